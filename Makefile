@@ -1,0 +1,46 @@
+# The two commands a newcomer needs:
+#   make serve   install the runtime (no torch) and serve the bundled model on :8080
+#   make test    install everything the checks need and run them all (what CI runs)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 0.0.0.0
+PORT ?= 8080
+
+.PHONY: serve test install-runtime install-dev lint typecheck pytest model clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install-runtime: $(BIN)/python
+	$(BIN)/pip install --quiet .
+
+serve: install-runtime
+	$(BIN)/txclassify serve --host $(HOST) --port $(PORT)
+
+# torch comes first and pinned: any other spec would pull a multi-GB CUDA build.
+install-dev: $(BIN)/python
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[train,dev,loadtest,parquet]'
+	bash deploy/install-test-deps.sh
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy
+
+pytest:
+	$(BIN)/python -m pytest -p no:cacheprovider -q
+
+test: install-dev lint typecheck pytest
+
+# Rebuild the default model bundle from a fixed seed (long: see docs/model.md).
+model: install-dev
+	$(BIN)/txclassify-train build --config training/configs/v1.yaml
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
