@@ -20,7 +20,7 @@ NORMALIZATION_VERSION = "txc-norm-1"
 #: and, in logs, they are personal data.
 LONG_DIGIT_RUN = 6
 
-_LONG_DIGITS = re.compile(r"\d{%d,}" % LONG_DIGIT_RUN)
+_LONG_DIGITS = re.compile(rf"\d{{{LONG_DIGIT_RUN},}}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SPACES = re.compile(r"\s+")
 DIGIT_MASK = "#"

@@ -1,0 +1,129 @@
+"""The FastAPI app factory and its lifespan: load, warm up, serve, drain."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.responses import Response
+
+from service.api.auth import ApiKeyMiddleware, ApiKeys
+from service.api.errors import install_error_handlers
+from service.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.api.routes import ClientDisconnectedError, router
+from service.api.state import AppState, Phase
+from service.classifier import Classifier
+from service.metrics import ServiceMetrics
+from service.settings import Settings
+
+__all__ = ["create_app", "start_draining", "wait_until_idle"]
+
+logger = logging.getLogger("txclassify.app")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new app with its own metrics registry. The model loads in the lifespan, not here."""
+    settings = settings or Settings()
+    api_keys = ApiKeys.from_settings(settings)  # fails closed on an unusable key file
+    metrics = ServiceMetrics()
+    state = AppState(settings=settings, metrics=metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await _start(state)
+        try:
+            yield
+        finally:
+            await _stop(state)
+
+    app = FastAPI(
+        title="txclassify",
+        summary="Classifies bank-transaction narrations into 16 spending categories.",
+        version="1.0",
+        lifespan=lifespan,
+    )
+    app.state.txc = state
+    app.include_router(router)
+    install_error_handlers(app)
+    app.add_exception_handler(ClientDisconnectedError, _client_gone)
+    # Added last = outermost. Request context first, so every response (401 and 413 included) carries
+    # a request id; then the key check, so an unauthenticated body is never read; then the size limit.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if api_keys is not None:
+        open_paths = frozenset(path.strip() for path in settings.auth_open_paths.split(",") if path.strip())
+        app.add_middleware(ApiKeyMiddleware, keys=api_keys, open_paths=open_paths)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app
+
+
+def start_draining(app: FastAPI) -> None:
+    """Readiness turns 503 and new requests are refused; admitted work goes on. Called on SIGTERM."""
+    state: AppState = app.state.txc
+    if state.phase is Phase.READY:
+        state.phase = Phase.DRAINING
+        logger.info("draining: refusing new work, finishing admitted work")
+
+
+async def wait_until_idle(app: FastAPI, timeout_s: float) -> bool:
+    """Wait until no classify request is in progress and the batcher is empty; False on timeout."""
+    state: AppState = app.state.txc
+    deadline = time.monotonic() + timeout_s
+    while True:
+        batcher = state.classifier.batcher if state.classifier is not None else None
+        busy = batcher is not None and (batcher.queued_items > 0 or batcher.inflight_items > 0)
+        if state.active_requests == 0 and not busy:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(0.02)  # polled: the drain runs once per process, not per request
+
+
+async def _start(state: AppState) -> None:
+    settings = state.settings
+    try:
+        classifier = await asyncio.to_thread(Classifier.load, settings.model_dir, settings)
+        classifier.set_observer(state.metrics)
+        await asyncio.to_thread(classifier.warm_up)
+        await classifier.start()
+    except Exception:
+        state.phase = Phase.FAILED
+        raise
+    batcher = classifier.batcher
+    assert batcher is not None
+    state.metrics.bind_queue(
+        lambda: batcher.queued_items, lambda: batcher.inflight_items, batcher.oldest_queued_age
+    )
+    state.metrics.set_model(classifier.bundle.name, classifier.bundle.version)
+    state.classifier = classifier
+    state.phase = Phase.READY
+    logger.info(
+        "ready",
+        extra={
+            "model": classifier.bundle.name,
+            "version": classifier.bundle.version,
+            "path": str(classifier.bundle.path),
+        },
+    )
+
+
+async def _stop(state: AppState) -> None:
+    if state.phase is not Phase.FAILED:
+        state.phase = Phase.DRAINING
+    if state.classifier is None:
+        return
+    try:
+        await asyncio.wait_for(state.classifier.drain(), timeout=max(state.settings.graceful_timeout_s, 0.1))
+    except TimeoutError:
+        logger.error("drain timed out; stopping with work still queued")
+        batcher = state.classifier.batcher
+        if batcher is not None:
+            await batcher.stop()
+
+
+async def _client_gone(request: object, error: Exception) -> Response:
+    # Status 499 (nginx's "client closed request"): nobody reads it, but logs and metrics show it.
+    return Response(status_code=499)

@@ -1,0 +1,194 @@
+"""The routes: validate, make one call, return a schema. Errors are raised as domain errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+from collections.abc import Awaitable
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from service.api.schemas import (
+    ClassifyRequest,
+    ClassifyResponse,
+    ErrorResponse,
+    ModelInfo,
+    ModelsResponse,
+    StatusResponse,
+)
+from service.api.state import AppState, Phase
+from service.errors import ErrorDetail, InvalidInputError, TooLargeError, UnavailableError
+
+__all__ = ["router"]
+
+T = TypeVar("T")
+router = APIRouter()
+
+
+def _state(request: Request) -> AppState:
+    state: AppState = request.app.state.txc
+    return state
+
+
+State = Annotated[AppState, Depends(_state)]
+_ERRORS: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        401: "API keys are configured and the request has no valid key.",
+        413: "Too many transactions, or the body is over the size limit.",
+        415: "The body is not declared as application/json.",
+        422: "Invalid input; `details` name each item and problem.",
+        429: "Queue full; retry after `Retry-After` seconds.",
+        500: "Inference failed for this request's batch.",
+        503: "Not ready yet, or draining.",
+        504: "The request's deadline passed.",
+    }.items()
+}
+
+
+@router.post("/v1/classify", response_model=ClassifyResponse, responses=_ERRORS, tags=["classify"])
+async def classify(
+    body: ClassifyRequest,
+    request: Request,
+    state: State,
+    x_client_id: Annotated[str | None, Header(max_length=128)] = None,
+    x_request_timeout_ms: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Classify 1 to 5,000 transactions; results come back in request order."""
+    classifier = state.ready_classifier()
+    settings = state.settings
+    if len(body.transactions) > settings.max_request_items:
+        raise TooLargeError(
+            f"{len(body.transactions)} transactions; at most {settings.max_request_items} per request",
+            [ErrorDetail(("transactions",), f"at most {settings.max_request_items} items")],
+        )
+    labels = len(classifier.bundle.labels)
+    if body.top_k > labels:
+        raise InvalidInputError(
+            f"top_k {body.top_k} exceeds the model's {labels} labels",
+            [ErrorDetail(("top_k",), f"must be between 1 and {labels}")],
+        )
+    timeout_s = _timeout_s(x_request_timeout_ms, settings.request_timeout_ms, settings.max_request_timeout_ms)
+    texts = [transaction.text for transaction in body.transactions]
+    state.active_requests += 1  # admitted: a drain waits for this request
+    try:
+        outcome = await _unless_disconnected(
+            request, classifier.aclassify_with_timings(texts, client_id=x_client_id, timeout_s=timeout_s)
+        )
+    except InvalidInputError as error:
+        raise InvalidInputError(
+            error.message, [_transaction_loc(detail) for detail in error.details]
+        ) from None
+    finally:
+        state.active_requests -= 1
+    # Built as plain JSON, not through the response model: 5,000 results x top_k validated pydantic
+    # objects cost more CPU than the model itself. The response model still documents the shape.
+    payload = {
+        "model": {"name": classifier.bundle.name, "version": classifier.bundle.version},
+        "results": [
+            {
+                "id": transaction.id,
+                "label": prediction.label,
+                "confidence": prediction.confidence,
+                "abstained": prediction.abstained,
+                "top_k": [{"label": s.label, "confidence": s.confidence} for s in prediction.top(body.top_k)],
+            }
+            for transaction, prediction in zip(body.transactions, outcome.predictions, strict=True)
+        ],
+    }
+    headers = {
+        "X-Queue-Time-Ms": f"{outcome.queue_seconds * 1000:.3f}",
+        "X-Inference-Time-Ms": f"{outcome.inference_seconds * 1000:.3f}",
+    }
+    return Response(json.dumps(payload, ensure_ascii=False), media_type="application/json", headers=headers)
+
+
+def _transaction_loc(detail: ErrorDetail) -> ErrorDetail:
+    if len(detail.loc) == 2 and detail.loc[0] == "texts":
+        return ErrorDetail(("transactions", detail.loc[1], "text"), detail.message)
+    return detail
+
+
+@router.get("/v1/models", response_model=ModelsResponse, responses={503: _ERRORS[503]}, tags=["models"])
+async def models(state: State) -> ModelsResponse:
+    """The loaded bundle and its model card."""
+    if state.classifier is None:
+        raise UnavailableError("no model loaded yet")
+    bundle = state.classifier.bundle
+    info = ModelInfo(
+        name=bundle.name,
+        version=bundle.version,
+        labels=list(bundle.labels),
+        max_seq_len=bundle.max_seq_len,
+        abstain_threshold=bundle.abstain_threshold,
+        card=dict(bundle.card),
+    )
+    return ModelsResponse(models=[info])
+
+
+@router.get("/healthz", response_model=StatusResponse, responses={503: _ERRORS[503]}, tags=["probes"])
+async def healthz(state: State) -> StatusResponse:
+    """Liveness: fails only when this process cannot recover (start-up failed, batch loop died)."""
+    if not state.alive:
+        raise UnavailableError("the service is broken; restart it")
+    return StatusResponse(status="ok")
+
+
+@router.get("/readyz", response_model=StatusResponse, responses={503: _ERRORS[503]}, tags=["probes"])
+async def readyz(state: State) -> StatusResponse:
+    """Readiness: 200 only after the model is loaded and warmed up, 503 while starting or draining."""
+    state.ready_classifier()
+    return StatusResponse(status=Phase.READY.value)
+
+
+@router.get("/metrics", tags=["probes"], response_class=Response)
+async def metrics(state: State) -> Response:
+    """Prometheus exposition of this process's metrics."""
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _timeout_s(header: str | None, default_ms: float, max_ms: float) -> float:
+    if header is None:
+        return default_ms / 1000.0
+    try:
+        value = float(header)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidInputError(
+            f"X-Request-Timeout-Ms must be a positive number of milliseconds, got {header[:40]!r}",
+            [ErrorDetail(("header", "X-Request-Timeout-Ms"), "a positive number of milliseconds")],
+        )
+    return min(value, max_ms) / 1000.0
+
+
+class ClientDisconnectedError(Exception):
+    """The client went away; there is nobody to answer."""
+
+
+async def _unless_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """Await ``work``; if the client disconnects first, cancel it (its queued items are withdrawn)."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if task.cancelled():
+        raise ClientDisconnectedError("client disconnected before the results were ready")
+    return task.result()
+
+
+async def _disconnected(request: Request) -> None:
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return

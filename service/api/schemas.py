@@ -1,0 +1,148 @@
+"""Request and response bodies of the HTTP API (the OpenAPI schema is generated from these)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+__all__ = [
+    "ClassifyRequest",
+    "ClassifyResponse",
+    "ErrorResponse",
+    "LabelScoreOut",
+    "ModelInfo",
+    "ModelRef",
+    "ModelsResponse",
+    "ResultOut",
+    "StatusResponse",
+    "Transaction",
+]
+
+MAX_TEXT_CHARS = 512
+MAX_ID_CHARS = 128
+
+
+# Text that is empty only after normalisation (control characters) is refused by the classifier, which
+# normalises each text once anyway; the route maps its error back to the transaction.
+TransactionText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT_CHARS)
+]
+
+
+class Transaction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=MAX_ID_CHARS, description="Unique within the request.")
+    text: TransactionText = Field(
+        description="The narration, 1-512 characters after trimming; the model reads at most its "
+        "max_seq_len tokens of it."
+    )
+
+
+class ClassifyRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "transactions": [
+                        {"id": "t1", "text": "POS PURCHASE STARBUCKS #1234 SEATTLE WA"},
+                        {"id": "t2", "text": "ACH CREDIT ACME CORP PAYROLL"},
+                    ],
+                    "top_k": 2,
+                }
+            ]
+        },
+    )
+
+    transactions: list[Transaction] = Field(
+        min_length=1, description="1 to max_request_items (default 5,000) transactions."
+    )
+    top_k: int = Field(default=1, ge=1, le=64, description="How many labels to return per transaction.")
+
+    @model_validator(mode="after")
+    def _ids_are_unique(self) -> ClassifyRequest:
+        first_seen: dict[str, int] = {}
+        for index, transaction in enumerate(self.transactions):
+            earlier = first_seen.setdefault(transaction.id, index)
+            if earlier != index:
+                raise ValueError(
+                    f"transactions[{index}].id {transaction.id!r} repeats transactions[{earlier}].id; "
+                    "ids must be unique within a request"
+                )
+        return self
+
+
+class LabelScoreOut(BaseModel):
+    label: str
+    confidence: float
+
+
+class ResultOut(BaseModel):
+    id: str
+    label: str = Field(description="The most likely label (given even when abstained).")
+    confidence: float
+    abstained: bool = Field(description="True when confidence is under the model's abstain threshold.")
+    top_k: list[LabelScoreOut]
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+
+
+class ClassifyResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": {"name": "txclassify", "version": "1.0.0"},
+                    "results": [
+                        {
+                            "id": "t1",
+                            "label": "FOOD_AND_DRINK",
+                            "confidence": 0.97,
+                            "abstained": False,
+                            "top_k": [{"label": "FOOD_AND_DRINK", "confidence": 0.97}],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    model: ModelRef
+    results: list[ResultOut] = Field(description="One result per transaction, in request order.")
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    labels: list[str]
+    max_seq_len: int
+    abstain_threshold: float
+    card: dict[str, Any] = Field(description="The bundle's model_card.json.")
+
+
+class ModelsResponse(BaseModel):
+    models: list[ModelInfo]
+
+
+class StatusResponse(BaseModel):
+    status: str
+
+
+class ErrorDetailOut(BaseModel):
+    loc: list[str | int]
+    message: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetailOut]
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

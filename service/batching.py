@@ -1,0 +1,439 @@
+"""The dynamic batcher: merges the items of all concurrent requests into model batches.
+
+It knows nothing of HTTP, tokenizers or ONNX Runtime: items are opaque payloads with a dedup key and a
+token cost, and the model is an async ``runner(payloads) -> results`` (the classifier's runner hands the
+work to a worker thread). What it guarantees:
+
+- admission by queued *items*: a request that would overflow ``max_queue_items`` is rejected whole, before
+  anything is queued, with a Retry-After estimated from the measured drain rate;
+- batches cut by ``FairQueue`` (token budget, length buckets, fair share, dedup; see scheduling.py);
+- a batch is cut as soon as a full one is available, or when the oldest item has waited ``max_wait_s``
+  while the model was idle; while a batch runs, the next one is assembled (pipeline depth 1);
+- items of requests that expired, were cancelled or already failed are dropped before inference;
+- results count equals items count; a failing batch fails only its own requests;
+- the loop is supervised: if it ever dies, every waiter gets an error and ``healthy`` turns false;
+- ``drain()`` refuses new work, finishes all admitted work, then stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from service.errors import (
+    DeadlineExceededError,
+    InferenceError,
+    OverloadedError,
+    ServiceError,
+    UnavailableError,
+)
+from service.scheduling import Batch, FairQueue, QueuedItem, QueuedRequest
+
+__all__ = ["BatchObserver", "Batcher", "BatcherConfig", "Outcome", "WorkItem"]
+
+P = TypeVar("P")
+R = TypeVar("R")
+logger = logging.getLogger("txclassify.batching")
+
+
+@dataclass(frozen=True)
+class WorkItem(Generic[P]):
+    """One unit of work: ``key`` identifies equal work (dedup), ``cost`` is its length in tokens."""
+
+    key: Hashable
+    cost: int
+    payload: P
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[R]):
+    """Results in item order, with the request's timings."""
+
+    results: list[R]
+    queue_seconds: float
+    inference_seconds: float
+
+
+@dataclass(frozen=True)
+class BatcherConfig:
+    max_batch_tokens: int = 2048
+    max_batch_size: int = 64
+    max_wait_s: float = 0.0
+    max_queue_items: int = 20_000
+    bucket_width: int = 8
+    fair_quantum_tokens: int = 256
+
+
+class BatchObserver(Protocol):
+    """What the batcher reports (implemented by ``service.metrics.ServiceMetrics``)."""
+
+    def batch_started(self, *, items: int, rows: int, padded_tokens: int, waits: Sequence[float]) -> None: ...
+
+    def batch_finished(self, *, seconds: float, ok: bool) -> None: ...
+
+    def items_done(self, outcome: str, count: int) -> None: ...
+
+    def rejected(self, reason: str) -> None: ...
+
+
+class _NullObserver:
+    def batch_started(self, *, items: int, rows: int, padded_tokens: int, waits: Sequence[float]) -> None:
+        pass
+
+    def batch_finished(self, *, seconds: float, ok: bool) -> None:
+        pass
+
+    def items_done(self, outcome: str, count: int) -> None:
+        pass
+
+    def rejected(self, reason: str) -> None:
+        pass
+
+
+@dataclass(eq=False)
+class _Waiter(Generic[R]):
+    """The request's side of the queue: collects results and timings until every item has one."""
+
+    queued: QueuedRequest
+    results: list[R | None]
+    future: asyncio.Future[None]
+    remaining: int
+    queue_seconds: float = 0.0
+    inference_seconds: float = 0.0
+    batches: set[int] = field(default_factory=set)
+
+
+class Batcher(Generic[P, R]):
+    """Dynamic batching over opaque items. Create and ``start()`` it inside the running event loop."""
+
+    def __init__(
+        self,
+        runner: Callable[[list[P]], Awaitable[Sequence[R]]],
+        config: BatcherConfig | None = None,
+        *,
+        observer: BatchObserver | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._runner = runner
+        self.config = config or BatcherConfig()
+        self._observer: BatchObserver = observer or _NullObserver()
+        self._clock = clock
+        self._sleep = sleep
+        self._queue = FairQueue(
+            max_batch_tokens=self.config.max_batch_tokens,
+            max_batch_size=self.config.max_batch_size,
+            bucket_width=self.config.bucket_width,
+            quantum=self.config.fair_quantum_tokens,
+        )
+        self._waiters: dict[int, _Waiter[R]] = {}
+        self._ids = itertools.count()
+        self._batch_ids = itertools.count()
+        self._wakeup: asyncio.Event | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._inflight: asyncio.Task[None] | None = None
+        self._draining = False
+        self._failure: BaseException | None = None
+        self.inflight_items = 0
+        # Items per second of model time, smoothed; drives Retry-After.
+        self._drain_rate: float | None = None
+
+    # -- state -----------------------------------------------------------------------------------------
+
+    @property
+    def queued_items(self) -> int:
+        return self._queue.queued_items
+
+    @property
+    def healthy(self) -> bool:
+        """True while the loop runs (or drains); false before start, after stop, or if it died."""
+        return self._loop_task is not None and not self._loop_task.done() and self._failure is None
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
+    def oldest_queued_age(self) -> float:
+        oldest = self._queue.oldest_enqueued_at()
+        return 0.0 if oldest is None else max(0.0, self._clock() - oldest)
+
+    def retry_after_s(self, extra_items: int = 0) -> int:
+        """Seconds until the queue has room for ``extra_items`` more, at the measured drain rate."""
+        excess = self._queue.queued_items + extra_items - self.config.max_queue_items
+        if not self._drain_rate or excess <= 0:
+            return 1
+        return int(min(60, max(1, math.ceil(excess / self._drain_rate))))
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._loop_task is not None:
+            raise RuntimeError("batcher already started")
+        self._wakeup = asyncio.Event()
+        self._loop_task = asyncio.create_task(self._run_loop(), name="txclassify-batcher")
+        self._loop_task.add_done_callback(self._on_loop_exit)
+
+    async def drain(self) -> None:
+        """Refuse new work, finish everything admitted, then stop the loop."""
+        self._draining = True
+        self._wake()
+        if self._loop_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self._loop_task)
+
+    async def stop(self) -> None:
+        """Stop now: queued work fails with ``UnavailableError``."""
+        self._draining = True
+        if self._loop_task is not None and not self._loop_task.done():
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        if self._inflight is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._inflight
+        self._fail_all(UnavailableError("the batcher stopped"))
+
+    # -- submitting ------------------------------------------------------------------------------------
+
+    def check_admission(self, count: int) -> None:
+        """Raise if ``count`` more items would be refused now: ``UnavailableError`` when not running or
+        draining, ``OverloadedError`` (with Retry-After) when the queue would pass ``max_queue_items``."""
+        if self._failure is not None or self._loop_task is None or self._loop_task.done():
+            raise UnavailableError("the batcher is not running")
+        if self._draining:
+            self._observer.rejected("draining")
+            raise UnavailableError("the server is draining; retry on another replica")
+        if self._queue.queued_items + count > self.config.max_queue_items:
+            self._observer.rejected("queue_full")
+            self._observer.items_done("rejected", count)
+            raise OverloadedError(
+                f"queue full: {self._queue.queued_items} items queued, limit {self.config.max_queue_items}",
+                retry_after_s=self.retry_after_s(count),
+            )
+
+    async def submit(
+        self, items: Sequence[WorkItem[P]], *, client_id: str | None = None, deadline: float | None = None
+    ) -> Outcome[R]:
+        """Queue ``items`` and wait for all their results (in item order).
+
+        Raises ``OverloadedError`` (nothing queued), ``UnavailableError`` (not running or draining),
+        ``DeadlineExceededError`` (``deadline``, on this batcher's clock, passed), ``InferenceError``.
+        Cancelling the caller withdraws the request's queued items.
+        """
+        if not items:
+            self.check_admission(0)
+            return Outcome([], 0.0, 0.0)
+        self.check_admission(len(items))
+        now = self._clock()
+        request_id = next(self._ids)
+        queued = QueuedRequest(
+            request_id=request_id,
+            flow_key=("client", client_id) if client_id else ("request", request_id),
+            enqueued_at=now,
+            deadline=math.inf if deadline is None else deadline,
+        )
+        waiter: _Waiter[R] = _Waiter(
+            queued, [None] * len(items), asyncio.get_running_loop().create_future(), len(items)
+        )
+        self._waiters[request_id] = waiter
+        self._queue.add(
+            queued,
+            [QueuedItem(queued, i, item.key, item.cost, item.payload) for i, item in enumerate(items)],
+        )
+        self._wake()
+        try:
+            timeout = None if deadline is None else max(0.0, deadline - now)
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(waiter.future)
+        except TimeoutError:
+            self._abandon(waiter, "expired", DeadlineExceededError("deadline exceeded while queued"))
+            raise DeadlineExceededError(
+                f"deadline exceeded: {len(items) - waiter.remaining} of {len(items)} items done"
+            ) from None
+        except asyncio.CancelledError:
+            self._abandon(waiter, "cancelled", UnavailableError("request cancelled"))
+            raise
+        finally:
+            self._waiters.pop(request_id, None)
+        results = waiter.results
+        if any(result is None for result in results):
+            raise RuntimeError("a request finished with missing results; this is a bug")
+        return Outcome([r for r in results if r is not None], waiter.queue_seconds, waiter.inference_seconds)
+
+    # -- the loop ----------------------------------------------------------------------------------------
+
+    async def _run_loop(self) -> None:
+        while True:
+            batch = await self._next_batch()
+            if batch is None:
+                break
+            if self._inflight is not None:
+                await self._inflight  # pipeline depth 1: the next batch waits here, assembled
+            batch = self._drop_dead(batch)
+            if batch.rows:
+                self._inflight = asyncio.create_task(self._run_batch(batch, next(self._batch_ids)))
+        if self._inflight is not None:
+            await self._inflight
+
+    async def _next_batch(self) -> Batch | None:
+        """Wait until a batch should be cut; None once draining and nothing is left."""
+        assert self._wakeup is not None
+        while True:
+            now = self._clock()
+            self._expire(now)
+            busy = self._inflight is not None and not self._inflight.done()
+            if self._queue.queued_items == 0:
+                if self._draining and not busy:
+                    return None
+                wait: float | None = None
+            elif self._batch_is_full() or self._draining:
+                return self._queue.cut()
+            elif busy:
+                wait = None  # the worker frees up first; more company may arrive meanwhile
+            else:
+                oldest = self._queue.oldest_enqueued_at()
+                waited = 0.0 if oldest is None else now - oldest
+                if waited >= self.config.max_wait_s:
+                    return self._queue.cut()
+                wait = self.config.max_wait_s - waited
+            self._wakeup.clear()
+            await self._wait(wait)
+
+    def _batch_is_full(self) -> bool:
+        return (
+            self._queue.queued_items >= self.config.max_batch_size
+            or self._queue.queued_tokens >= self.config.max_batch_tokens
+        )
+
+    async def _wait(self, seconds: float | None) -> None:
+        assert self._wakeup is not None
+        if seconds is None:
+            await self._wakeup.wait()
+            return
+        woken = asyncio.ensure_future(self._wakeup.wait())
+        timer = asyncio.ensure_future(self._sleep(seconds))
+        try:
+            await asyncio.wait({woken, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (woken, timer):
+                task.cancel()
+
+    def _drop_dead(self, batch: Batch) -> Batch:
+        """Items whose request already ended (expired, cancelled, failed) never reach the model."""
+        if all(self._is_live(item) for item, _ in batch.items()):
+            return batch
+        kept = Batch()
+        for item, _ in batch.items():
+            if self._is_live(item):
+                row = kept._row_of_key.get(item.key)
+                if row is None:
+                    kept._row_of_key[item.key] = len(kept.rows)
+                    kept.rows.append(item)
+                    kept.longest = max(kept.longest, item.cost)
+                else:
+                    kept.riders.append((item, row))
+        return kept
+
+    def _is_live(self, item: QueuedItem) -> bool:
+        waiter = self._waiters.get(item.request.request_id)
+        return waiter is not None and not waiter.future.done()
+
+    async def _run_batch(self, batch: Batch, batch_id: int) -> None:
+        started = self._clock()
+        waits = [started - item.request.enqueued_at for item, _ in batch.items()]
+        self._observer.batch_started(
+            items=batch.item_count, rows=len(batch.rows), padded_tokens=batch.padded_tokens, waits=waits
+        )
+        self.inflight_items = batch.item_count
+        try:
+            results = await self._runner([item.payload for item in batch.rows])
+            if len(results) != len(batch.rows):
+                raise InferenceError(
+                    f"the model returned {len(results)} results for {len(batch.rows)} inputs; this is a bug"
+                )
+        except (Exception, asyncio.CancelledError) as error:
+            # CancelledError too: a runner torn down under us must fail its waiters, not the loop.
+            elapsed = self._clock() - started
+            self._observer.batch_finished(seconds=elapsed, ok=False)
+            logger.exception(
+                "batch failed",
+                extra={"batch_id": batch_id, "rows": len(batch.rows), "items": batch.item_count},
+            )
+            failure = (
+                error if isinstance(error, ServiceError) else InferenceError(f"inference failed: {error!r}")
+            )
+            for request in batch.requests():
+                waiter = self._waiters.get(request.request_id)
+                if waiter is not None:
+                    self._abandon(waiter, "failed", failure)
+            return
+        finally:
+            self.inflight_items = 0
+            self._wake()
+        elapsed = self._clock() - started
+        self._observer.batch_finished(seconds=elapsed, ok=True)
+        if elapsed > 0:
+            rate = batch.item_count / elapsed
+            self._drain_rate = rate if self._drain_rate is None else 0.8 * self._drain_rate + 0.2 * rate
+        done = 0
+        for item, row in batch.items():
+            waiter = self._waiters.get(item.request.request_id)
+            if waiter is None or waiter.future.done():
+                continue  # the request ended while its batch ran
+            waiter.results[item.index] = results[row]
+            waiter.remaining -= 1
+            done += 1
+            waiter.queue_seconds = max(waiter.queue_seconds, started - item.request.enqueued_at)
+            if batch_id not in waiter.batches:
+                waiter.batches.add(batch_id)
+                waiter.inference_seconds += elapsed
+            if waiter.remaining == 0:
+                waiter.future.set_result(None)
+        self._observer.items_done("ok", done)
+
+    # -- ending requests -----------------------------------------------------------------------------------
+
+    def _expire(self, now: float) -> None:
+        for queued in self._queue.requests():
+            if queued.deadline <= now:
+                waiter = self._waiters.get(queued.request_id)
+                if waiter is not None:
+                    self._abandon(waiter, "expired", DeadlineExceededError("deadline exceeded while queued"))
+
+    def _abandon(self, waiter: _Waiter[R], outcome: str, error: ServiceError) -> None:
+        """End a request early: withdraw its queued items and fail its future (if still open)."""
+        self._queue.remove(waiter.queued)
+        if not waiter.future.done():
+            waiter.future.set_exception(error)
+            # Retrieved here so an abandoned future never logs "exception was never retrieved".
+            waiter.future.exception()
+            self._observer.items_done(outcome, waiter.remaining)
+        self._wake()
+
+    def _fail_all(self, error: ServiceError) -> None:
+        for waiter in list(self._waiters.values()):
+            self._abandon(waiter, "failed", error)
+
+    def _wake(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def _on_loop_exit(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            if self._draining:
+                return  # stop() asked for it
+            error: BaseException | None = RuntimeError("the batch loop was cancelled")
+        else:
+            error = task.exception()
+        if error is None:
+            return
+        self._failure = error
+        logger.error("the batch loop died; failing all waiters", exc_info=error)
+        self._fail_all(UnavailableError(f"the batch loop died: {error}"))

@@ -1,0 +1,290 @@
+"""The in-process classifier: one bundle, one tokenizer, one ONNX session, one cache, one batcher.
+
+``Classifier.load(path)`` verifies the bundle and loads it once. ``classify(texts)`` scores synchronously
+(CLI, bulk files, notebooks); ``await aclassify(texts)`` goes through the dynamic batcher, so concurrent
+callers share model batches. Both give the same numbers for the same text: every batch is padded to its own
+longest item and each text is scored independently of its neighbours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from service.batching import Batcher, BatcherConfig, BatchObserver, WorkItem
+from service.bundle import ModelBundle, default_model_dir
+from service.cache import ResultCache
+from service.engine import OnnxEngine, softmax
+from service.errors import ErrorDetail, InvalidInputError
+from service.normalize import normalize_text
+from service.settings import Settings
+from service.tokenization import TextTokenizer, TokenIds
+
+__all__ = ["Classification", "Classifier", "ClassifierObserver", "LabelScore", "Prediction"]
+
+Probabilities = npt.NDArray[np.float32]
+
+
+class ClassifierObserver(BatchObserver, Protocol):
+    def cache_hits(self, count: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    label: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The answer for one text: the top label (given even when ``abstained``) and all probabilities."""
+
+    label: str
+    confidence: float
+    abstained: bool
+    probabilities: Probabilities = field(repr=False, compare=False)
+    labels: tuple[str, ...] = field(repr=False, compare=False)
+
+    def top(self, k: int) -> list[LabelScore]:
+        """The ``k`` most likely labels, most likely first (ties keep label order)."""
+        if k == 1:
+            return [LabelScore(self.label, self.confidence)]
+        order = np.argsort(-self.probabilities, kind="stable")[:k]
+        return [LabelScore(self.labels[i], float(self.probabilities[i])) for i in order]
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Predictions in input order, with where the time went."""
+
+    predictions: list[Prediction]
+    queue_seconds: float
+    inference_seconds: float
+    cache_hits: int
+
+
+class Classifier:
+    """Load with ``Classifier.load``; the async side starts lazily inside the running event loop."""
+
+    def __init__(
+        self,
+        bundle: ModelBundle,
+        tokenizer: TextTokenizer,
+        engine: OnnxEngine,
+        settings: Settings | None = None,
+        *,
+        observer: ClassifierObserver | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bundle = bundle
+        self.settings = settings or Settings()
+        self._tokenizer = tokenizer
+        self._engine = engine
+        self._cache: ResultCache[Probabilities] = ResultCache(self.settings.cache_size)
+        self._cache_lock = threading.Lock()
+        self._observer = observer
+        self._clock = clock
+        self._executor: ThreadPoolExecutor | None = None
+        self._batcher: Batcher[TokenIds, Probabilities] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def load(cls, path: Path | str | None = None, settings: Settings | None = None) -> Classifier:
+        """Verify and load a bundle (default: ``settings.model_dir``, else ``default_model_dir()``).
+
+        Raises ``BundleError`` with one line naming the file and the problem.
+        """
+        settings = settings or Settings()
+        directory = Path(path) if path is not None else settings.model_dir or default_model_dir()
+        bundle = ModelBundle.load(directory)
+        tokenizer = TextTokenizer.from_file(bundle.tokenizer_path, bundle.max_seq_len)
+        engine = OnnxEngine.from_file(
+            bundle.model_path,
+            pad_token_id=bundle.pad_token_id,
+            num_labels=len(bundle.labels),
+            intra_op_threads=settings.intra_op_threads,
+        )
+        return cls(bundle, tokenizer, engine, settings)
+
+    # -- state -----------------------------------------------------------------------------------------
+
+    @property
+    def batcher(self) -> Batcher[TokenIds, Probabilities] | None:
+        return self._batcher
+
+    def set_observer(self, observer: ClassifierObserver) -> None:
+        """Attach metrics; only before the async side starts."""
+        if self._batcher is not None:
+            raise RuntimeError("set the observer before the batcher starts")
+        self._observer = observer
+
+    def warm_up(self) -> None:
+        """Run the model once on a short and a full-length text (first calls allocate and are slow)."""
+        texts = ["warm up", "warm up " * self.bundle.max_seq_len]
+        self._engine.run(self._tokenizer.encode(texts))
+
+    # -- synchronous -------------------------------------------------------------------------------------
+
+    def classify(self, texts: Sequence[str]) -> list[Prediction]:
+        """Score ``texts`` now, in this thread, in token-budgeted batches. One prediction per text."""
+        keys = self._normalize(texts)
+        rows, missing = self._lookup(keys)
+        unique = list(dict.fromkeys(keys[i] for i in missing))
+        if unique:
+            ids = self._tokenizer.encode(unique)
+            scored: dict[str, Probabilities] = {}
+            for chunk in self._chunks(ids):
+                probabilities = softmax(self._engine.run([ids[i] for i in chunk]))
+                for row, i in enumerate(chunk):
+                    scored[unique[i]] = probabilities[row]
+            self._store(scored)
+            for i in missing:
+                rows[i] = scored[keys[i]]
+        return [self._prediction(rows[i]) for i in range(len(keys))]
+
+    def _chunks(self, ids: list[TokenIds]) -> list[list[int]]:
+        """Indices grouped by similar length within the batch budget (same rule as the batcher)."""
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        chunks: list[list[int]] = []
+        current: list[int] = []
+        for i in order:
+            longest = len(ids[i])  # sorted ascending: the newest is the longest
+            if current and (
+                len(current) >= self.settings.max_batch_size
+                or longest * (len(current) + 1) > self.settings.max_batch_tokens
+            ):
+                chunks.append(current)
+                current = []
+            current.append(i)
+        if current:
+            chunks.append(current)
+        return chunks
+
+    # -- asynchronous ------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the batcher in the running loop (idempotent). A classifier serves one event loop."""
+        if self._batcher is not None:
+            if self._loop is not asyncio.get_running_loop():
+                raise RuntimeError("this Classifier's batcher runs on another event loop; load one per loop")
+            return
+        self._loop = asyncio.get_running_loop()
+        settings = self.settings
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="txc-inference")
+        self._batcher = Batcher(
+            self._run_batch,
+            BatcherConfig(
+                max_batch_tokens=settings.max_batch_tokens,
+                max_batch_size=settings.max_batch_size,
+                max_wait_s=settings.max_wait_s,
+                max_queue_items=settings.max_queue_items,
+                bucket_width=settings.length_bucket_width,
+                fair_quantum_tokens=settings.fair_quantum_tokens,
+            ),
+            observer=self._observer,
+            clock=self._clock,
+        )
+        self._batcher.start()
+
+    async def drain(self) -> None:
+        """Finish admitted work, refuse new work, stop the batcher and its worker thread."""
+        if self._batcher is not None:
+            await self._batcher.drain()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+    async def aclassify(self, texts: Sequence[str], *, client_id: str | None = None) -> list[Prediction]:
+        """Score ``texts`` through the dynamic batcher, sharing batches with concurrent callers."""
+        return (await self.aclassify_with_timings(texts, client_id=client_id)).predictions
+
+    async def aclassify_with_timings(
+        self, texts: Sequence[str], *, client_id: str | None = None, timeout_s: float | None = None
+    ) -> Classification:
+        """Like ``aclassify``, with timings; raises the batcher's errors (overloaded, deadline, ...)."""
+        await self.start()
+        batcher = self._batcher
+        assert batcher is not None
+        deadline = self._clock() + (timeout_s if timeout_s is not None else self.settings.request_timeout_s)
+        # Refuse early under overload, before paying for tokenisation (submit checks again, exactly).
+        batcher.check_admission(len(texts))
+        keys, rows, missing, work = await asyncio.to_thread(self._prepare, texts)
+        if self._observer is not None and len(texts) > len(missing):
+            self._observer.cache_hits(len(texts) - len(missing))
+        outcome = await batcher.submit(work, client_id=client_id, deadline=deadline)
+        scored: dict[str, Probabilities] = {}
+        for i, probabilities in zip(missing, outcome.results, strict=True):
+            rows[i] = probabilities
+            scored[keys[i]] = probabilities
+        self._store(scored)
+        return Classification(
+            [self._prediction(rows[i]) for i in range(len(keys))],
+            outcome.queue_seconds,
+            outcome.inference_seconds,
+            len(texts) - len(missing),
+        )
+
+    def _prepare(
+        self, texts: Sequence[str]
+    ) -> tuple[list[str], dict[int, Probabilities], list[int], list[WorkItem[TokenIds]]]:
+        keys = self._normalize(texts)
+        rows, missing = self._lookup(keys)
+        ids = self._tokenizer.encode([keys[i] for i in missing])
+        work = [WorkItem(keys[i], len(tokens), tokens) for i, tokens in zip(missing, ids, strict=True)]
+        return keys, rows, missing, work
+
+    async def _run_batch(self, payloads: list[TokenIds]) -> list[Probabilities]:
+        assert self._executor is not None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._infer, payloads)
+
+    def _infer(self, payloads: list[TokenIds]) -> list[Probabilities]:
+        return list(softmax(self._engine.run(payloads)))
+
+    # -- shared helpers ----------------------------------------------------------------------------------
+
+    def _normalize(self, texts: Sequence[str]) -> list[str]:
+        keys = [normalize_text(text) for text in texts]
+        empty = [i for i, key in enumerate(keys) if not key]
+        if empty:
+            raise InvalidInputError(
+                f"{len(empty)} text(s) are empty after normalisation",
+                [ErrorDetail(("texts", i), "text is empty after normalisation") for i in empty[:20]],
+            )
+        return keys
+
+    def _lookup(self, keys: list[str]) -> tuple[dict[int, Probabilities], list[int]]:
+        rows: dict[int, Probabilities] = {}
+        missing: list[int] = []
+        with self._cache_lock:
+            for i, key in enumerate(keys):
+                hit = self._cache.get((self.bundle.name, self.bundle.version, key))
+                if hit is None:
+                    missing.append(i)
+                else:
+                    rows[i] = hit
+        return rows, missing
+
+    def _store(self, scored: dict[str, Probabilities]) -> None:
+        with self._cache_lock:
+            for key, probabilities in scored.items():
+                self._cache.put((self.bundle.name, self.bundle.version, key), probabilities)
+
+    def _prediction(self, probabilities: Probabilities) -> Prediction:
+        best = int(np.argmax(probabilities))
+        confidence = float(probabilities[best])
+        return Prediction(
+            label=self.bundle.labels[best],
+            confidence=confidence,
+            abstained=confidence < self.bundle.abstain_threshold,
+            probabilities=probabilities,
+            labels=self.bundle.labels,
+        )

@@ -1,0 +1,149 @@
+"""The ``txclassify`` command: ``serve``, ``classify``, ``info`` and ``score``.
+
+Every command finds the bundle the same way (``--model-dir``, else ``TXC_MODEL_DIR``, else
+``models/index.json``) and exits non-zero with one clear line if it cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from service.errors import BundleError, ServiceError
+from service.settings import Settings
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.model_dir is not None:
+        settings = settings.model_copy(update={"model_dir": args.model_dir})
+    try:
+        code: int = args.run(args, settings)
+    except BundleError as error:
+        print(f"txclassify: cannot load the model bundle: {error.message}", file=sys.stderr)
+        return 2
+    except (ServiceError, ValueError, OSError) as error:
+        print(f"txclassify: {error}", file=sys.stderr)
+        return 1
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="txclassify", description="Classify bank-transaction narrations.")
+    parser.add_argument(
+        "--model-dir", type=Path, default=None, help="bundle directory (default: TXC_MODEL_DIR, then models/)"
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the HTTP API (one process, one model)")
+    serve.add_argument("--host", default=None, help="interface (default: TXC_HOST or 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=None, help="port (default: TXC_PORT or 8080)")
+    serve.set_defaults(run=_serve)
+
+    classify = commands.add_parser("classify", help="classify texts given as arguments")
+    classify.add_argument("texts", nargs="+", metavar="TEXT")
+    classify.add_argument("--json", action="store_true", help="one JSON object per line")
+    classify.set_defaults(run=_classify)
+
+    info = commands.add_parser("info", help="show the bundle's model card")
+    info.set_defaults(run=_info)
+
+    score = commands.add_parser("score", help="score a CSV, JSONL or Parquet file with a 'text' column")
+    score.add_argument("input", type=Path, metavar="INPUT")
+    score.add_argument("--output", "-o", type=Path, required=True, metavar="OUTPUT")
+    score.add_argument("--chunk-size", type=int, default=2048, help="rows per chunk (default 2048)")
+    score.add_argument("--no-resume", action="store_true", help="start over instead of resuming")
+    score.add_argument("--quiet", action="store_true", help="no progress bar")
+    score.set_defaults(run=_score)
+    return parser
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from service.api import create_app
+    from service.bundle import ModelBundle, default_model_dir
+    from service.logs import configure_logging
+    from service.server import DrainingServer
+
+    update = {key: value for key, value in (("host", args.host), ("port", args.port)) if value is not None}
+    settings = settings.model_copy(update=update)
+    # Verify before binding the port, so a bad bundle is one clear line and a non-zero exit.
+    ModelBundle.load(settings.model_dir or default_model_dir())
+    configure_logging(settings.log_level, settings.json_logs)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=max(1, math.ceil(settings.graceful_timeout_s)),
+    )
+    server = DrainingServer(config, app, settings.graceful_timeout_s)
+    server.run()
+    return 0 if server.started else 3
+
+
+def _classify(args: argparse.Namespace, settings: Settings) -> int:
+    from service.classifier import Classifier
+
+    classifier = Classifier.load(settings.model_dir, settings)
+    for text, prediction in zip(args.texts, classifier.classify(args.texts), strict=True):
+        if args.json:
+            record = {
+                "text": text,
+                "label": prediction.label,
+                "confidence": round(prediction.confidence, 6),
+                "abstained": prediction.abstained,
+            }
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            flag = " (abstained)" if prediction.abstained else ""
+            print(f"{prediction.label}\t{prediction.confidence:.4f}{flag}\t{text}")
+    return 0
+
+
+def _info(args: argparse.Namespace, settings: Settings) -> int:
+    from service.bundle import ModelBundle, default_model_dir
+
+    bundle = ModelBundle.load(settings.model_dir or default_model_dir())
+    print(
+        json.dumps(
+            {"path": str(bundle.path), "labels": list(bundle.labels), "card": dict(bundle.card)}, indent=2
+        )
+    )
+    return 0
+
+
+def _score(args: argparse.Namespace, settings: Settings) -> int:
+    from service.bulk import score_file
+    from service.classifier import Classifier
+
+    classifier = Classifier.load(settings.model_dir, settings)
+    summary = score_file(
+        classifier,
+        args.input,
+        args.output,
+        chunk_size=args.chunk_size,
+        resume=not args.no_resume,
+        progress=not args.quiet,
+    )
+    print(
+        f"scored {summary.rows} rows into {summary.output} "
+        f"({summary.chunks_scored} chunks scored, {summary.chunks_resumed} resumed)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The uvicorn process: one server, one model, and a drain on SIGTERM that keeps listening.
+
+Plain uvicorn stops listening at the first SIGTERM and then waits for open connections. Kubernetes
+still routes a few requests to a terminating pod until the endpoint update has spread, and those would
+meet a closed port. So the first SIGTERM (or Ctrl-C) only starts draining: readiness and new classify
+requests get 503 while every admitted request finishes. Then uvicorn's normal shutdown runs, and the
+process exits 0. A second signal shuts down at once. The whole drain is bounded by
+``graceful_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import socket
+import time
+from types import FrameType
+
+import uvicorn
+from fastapi import FastAPI
+
+from service.api import start_draining, wait_until_idle
+
+__all__ = ["DrainingServer"]
+
+logger = logging.getLogger("txclassify.server")
+
+
+class DrainingServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, app: FastAPI, grace_s: float) -> None:
+        super().__init__(config)
+        self._app = app
+        self._grace_s = grace_s
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._drain: asyncio.Task[None] | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._loop is None or self._drain is not None or self.should_exit:
+            super().handle_exit(sig, frame)  # second signal, or not serving yet: stop now
+            return
+        start_draining(self._app)
+        # Signal handlers run between bytecodes of the loop's thread: hand over to the loop properly.
+        self._loop.call_soon_threadsafe(self._start_drain)
+
+    def _start_drain(self) -> None:
+        if self._drain is None:
+            self._drain = asyncio.ensure_future(self._drain_then_exit())
+
+    async def _drain_then_exit(self) -> None:
+        started = time.monotonic()
+        idle = await wait_until_idle(self._app, self._grace_s)
+        remaining = self._grace_s - (time.monotonic() - started)
+        if not idle:
+            logger.error("graceful timeout reached with work still in flight; shutting down anyway")
+        # What is left of the grace period bounds uvicorn's own wait for open connections.
+        self.config.timeout_graceful_shutdown = max(1, math.ceil(remaining))
+        self.should_exit = True

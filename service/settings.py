@@ -1,0 +1,145 @@
+"""The service's one settings object: every field is an env var with the ``TXC_`` prefix.
+
+Each field's description says what it trades off; ``README.md`` shows them as a table.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "available_cores"]
+
+
+def available_cores() -> int:
+    """CPUs this process may run on (the cgroup/affinity view, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class Settings(BaseSettings):
+    """Serving settings. Build once (``Settings()`` reads the environment) and pass it down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TXC_", extra="ignore", frozen=True, protected_namespaces=("settings_",)
+    )
+
+    model_dir: Path | None = Field(
+        default=None,
+        description="Bundle directory to serve. Unset: the bundle named by models/index.json "
+        "(pin or roll back a version by pointing this at another bundle).",
+    )
+    host: str = Field(default="0.0.0.0", description="Interface to listen on.")
+    port: int = Field(default=8080, ge=1, le=65535, description="TCP port to listen on.")
+    intra_op_threads: int = Field(
+        default_factory=available_cores,
+        ge=1,
+        description="ONNX Runtime threads per batch. Default: available cores. More than the pod's CPU "
+        "limit only adds contention; fewer leaves cores for tokenisation and HTTP.",
+    )
+    max_batch_tokens: int = Field(
+        default=2048,
+        ge=1,
+        description="Padded token budget of one model batch (longest length x items). Larger batches "
+        "amortise per-call overhead but each takes longer, raising the latency of small requests "
+        "queued behind it.",
+    )
+    max_batch_size: int = Field(
+        default=64,
+        ge=1,
+        description="Most items in one model batch, whatever their length. Caps the batch of very "
+        "short texts, whose per-text cost rises again beyond a few dozen on CPU.",
+    )
+    max_wait_ms: float = Field(
+        default=0.0,
+        ge=0,
+        description="Longest an item waits for company when the model is idle. 0 runs whatever is "
+        "queued at once; items that arrive meanwhile form the next batch (measured best on CPU). More "
+        "fills batches at moderate load where each model call has a large fixed cost.",
+    )
+    length_bucket_width: int = Field(
+        default=8,
+        ge=1,
+        description="Token lengths within this width share a batch first, so little padding is wasted. "
+        "Narrower buckets pad less but make more, smaller batches from mixed traffic.",
+    )
+    fair_quantum_tokens: int = Field(
+        default=256,
+        ge=1,
+        description="Tokens each client (or anonymous request) may put into a batch per scheduling "
+        "round. Smaller interleaves clients more finely; larger favours whoever holds the turn.",
+    )
+    max_queue_items: int = Field(
+        default=20_000,
+        ge=1,
+        description="Admission limit in queued transactions (not requests). A request that would pass "
+        "it is rejected whole with 429 and a Retry-After; higher absorbs bursts but lets queue wait, "
+        "hence latency, grow.",
+    )
+    max_request_items: int = Field(
+        default=5_000, ge=1, description="Most transactions in one request; more is refused with 413."
+    )
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body in bytes, enforced before parsing (413). 5,000 typical "
+        "narrations take about 0.5 MB; the limit bounds the memory one request can claim.",
+    )
+    request_timeout_ms: float = Field(
+        default=30_000,
+        gt=0,
+        description="Default deadline of a classify request; its unfinished items are dropped and it "
+        "gets 504. A client may ask for less (or more, up to max_request_timeout_ms) with the "
+        "X-Request-Timeout-Ms header.",
+    )
+    max_request_timeout_ms: float = Field(
+        default=120_000, gt=0, description="Upper bound on the X-Request-Timeout-Ms header."
+    )
+    cache_size: int = Field(
+        default=100_000,
+        ge=0,
+        description="LRU result cache entries (normalised text -> probabilities); 0 disables. Statements "
+        "repeat merchants, so hits are common; each entry costs about 300 bytes (100,000 = ~30 MB).",
+    )
+    graceful_timeout_s: float = Field(
+        default=25.0,
+        ge=0,
+        description="On SIGTERM: how long in-flight requests may take to finish before the server "
+        "stops. Keep terminationGracePeriodSeconds >= preStop sleep + this + a margin.",
+    )
+    api_keys: str | None = Field(
+        default=None,
+        description="Comma-separated API keys. With any key configured (here or in api_keys_file), "
+        "requests need 'Authorization: Bearer KEY' or 'X-API-Key: KEY'; none configured means no "
+        "authentication (for a private network only).",
+    )
+    api_keys_file: Path | None = Field(
+        default=None,
+        description="File with one API key per line ('#' comments allowed), e.g. a mounted Secret. A "
+        "configured file that is missing or holds no key stops start-up (fail closed).",
+    )
+    auth_open_paths: str = Field(
+        default="/healthz,/readyz,/metrics",
+        description="Comma-separated paths that stay open when keys are configured, so probes and "
+        "Prometheus need no key. Remove /metrics to require a key for scraping.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Log level of the service's loggers."
+    )
+    json_logs: bool = Field(
+        default=True, description="One JSON object per log line (for collectors); false for plain text."
+    )
+
+    @property
+    def max_wait_s(self) -> float:
+        return self.max_wait_ms / 1000.0
+
+    @property
+    def request_timeout_s(self) -> float:
+        return self.request_timeout_ms / 1000.0

@@ -1,0 +1,128 @@
+"""Bundle verification: every inconsistency is refused with one line naming the file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from service.bundle import ModelBundle, default_model_dir
+from service.errors import BundleError
+from tests.fixtures.tiny_bundle import DEFAULT_LABELS
+
+
+@pytest.fixture
+def bundle_copy(tiny_bundle: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(tiny_bundle, tmp_path / "bundle"))
+
+
+def edit_card(bundle: Path, **changes: object) -> None:
+    card_path = bundle / "model_card.json"
+    card = json.loads(card_path.read_text())
+    card.update(changes)
+    card_path.write_text(json.dumps(card))
+
+
+def test_a_valid_bundle_loads(tiny_bundle: Path) -> None:
+    bundle = ModelBundle.load(tiny_bundle)
+    assert bundle.labels == DEFAULT_LABELS
+    assert bundle.max_seq_len == 32
+    assert bundle.model_path == tiny_bundle / "model.onnx"
+
+
+@pytest.mark.parametrize("missing", ["model.onnx", "tokenizer.json", "labels.json", "model_card.json"])
+def test_a_missing_file_is_named(bundle_copy: Path, missing: str) -> None:
+    (bundle_copy / missing).unlink()
+    with pytest.raises(BundleError, match=missing):
+        ModelBundle.load(bundle_copy)
+
+
+def test_a_missing_directory_is_named(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="directory not found"):
+        ModelBundle.load(tmp_path / "nowhere")
+
+
+def test_checksum_mismatch_is_refused(bundle_copy: Path) -> None:
+    with (bundle_copy / "model.onnx").open("ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(BundleError, match=r"model\.onnx: sha256 .* does not match"):
+        ModelBundle.load(bundle_copy)
+
+
+def test_truncated_model_is_refused(bundle_copy: Path) -> None:
+    model = bundle_copy / "model.onnx"
+    model.write_bytes(model.read_bytes()[:1000])
+    edit_card(bundle_copy, model_sha256=__import__("hashlib").sha256(model.read_bytes()).hexdigest())
+    with pytest.raises(BundleError, match=r"model\.onnx: ONNX Runtime cannot load it"):
+        ModelBundle.load(bundle_copy)
+
+
+def test_labels_must_match_the_output_width(bundle_copy: Path) -> None:
+    (bundle_copy / "labels.json").write_text(json.dumps(list(DEFAULT_LABELS[:15])))
+    with pytest.raises(BundleError, match=r"labels\.json: 15 labels but model\.onnx outputs 16"):
+        ModelBundle.load(bundle_copy)
+
+
+def test_other_normalization_is_refused(bundle_copy: Path) -> None:
+    edit_card(bundle_copy, normalization="txc-norm-0")
+    with pytest.raises(BundleError, match="normalization 'txc-norm-0' differs"):
+        ModelBundle.load(bundle_copy)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("max_seq_len", "48"), ("abstain_threshold", 2.0), ("name", None)]
+)
+def test_bad_card_values_are_refused(bundle_copy: Path, key: str, value: object) -> None:
+    edit_card(bundle_copy, **{key: value})
+    with pytest.raises(BundleError, match=key):
+        ModelBundle.load(bundle_copy)
+
+
+def test_unreadable_json_is_named(bundle_copy: Path) -> None:
+    (bundle_copy / "labels.json").write_text("[not json")
+    with pytest.raises(BundleError, match=r"labels\.json: unreadable JSON"):
+        ModelBundle.load(bundle_copy)
+
+
+def test_errors_are_one_line(bundle_copy: Path) -> None:
+    (bundle_copy / "model.onnx").write_bytes(b"garbage\nwith\nlines")
+    edit_card(bundle_copy, model_sha256=__import__("hashlib").sha256(b"garbage\nwith\nlines").hexdigest())
+    with pytest.raises(BundleError) as error:
+        ModelBundle.load(bundle_copy)
+    assert "\n" not in str(error.value)
+
+
+def test_default_model_dir_follows_the_env_var(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TXC_MODEL_DIR", str(tmp_path))
+    assert default_model_dir() == tmp_path
+
+
+def test_default_model_dir_reads_the_index(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("TXC_MODEL_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "index.json").write_text(
+        json.dumps({"default": "txclassify-9.9.9", "bundles": []})
+    )
+    repo_index = Path(__file__).resolve().parents[2] / "models" / "index.json"
+    expected = (
+        repo_index.parent / json.loads(repo_index.read_text())["default"] if repo_index.exists() else None
+    )
+    assert default_model_dir() == (expected or tmp_path / "models" / "txclassify-9.9.9")
+
+
+def test_no_index_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("TXC_MODEL_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    if (Path(__file__).resolve().parents[2] / "models" / "index.json").exists():
+        pytest.skip("the repository ships a model index")
+    with pytest.raises(BundleError, match="TXC_MODEL_DIR"):
+        default_model_dir()
+
+
+def test_an_unreadable_tokenizer_is_named(bundle_copy: Path) -> None:
+    (bundle_copy / "tokenizer.json").write_text('{"version": "1.0", "truncation"')
+    with pytest.raises(BundleError, match=r"tokenizer\.json: not a usable tokenizer"):
+        ModelBundle.load(bundle_copy)

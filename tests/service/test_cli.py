@@ -1,0 +1,142 @@
+"""The txclassify command in-process: classify, info, score (CSV, JSONL, Parquet) and resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from service import Classifier
+from service.bulk import score_file
+from service.cli import main
+from service.settings import Settings
+
+TEXTS = ["POS STARBUCKS 1234", "uber trip", "salary acme corp", "   ", "netflix.com", "zelle to ann"]
+
+
+def test_classify_prints_one_line_per_text(tiny_bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--model-dir", str(tiny_bundle), "classify", "--json", "uber trip", "POS STARBUCKS"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["text"] for line in lines] == ["uber trip", "POS STARBUCKS"]
+    labels = json.loads((tiny_bundle / "labels.json").read_text())
+    assert all(line["label"] in labels for line in lines)
+
+
+def test_info_shows_the_card(tiny_bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--model-dir", str(tiny_bundle), "info"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["card"]["name"] == "txclassify-tiny"
+    assert len(info["labels"]) == 16
+
+
+def test_a_bad_bundle_is_one_line_and_non_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--model-dir", str(tmp_path / "missing"), "info"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert "missing" in error
+
+
+def test_serve_refuses_a_bad_bundle_before_binding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--model-dir", str(tmp_path), "serve", "--port", "1"]) == 2
+    error = capsys.readouterr().err
+    assert "model.onnx: missing from the bundle" in error
+    assert error.count("\n") == 1
+
+
+def write_input(path: Path, texts: list[str]) -> None:
+    rows = [{"id": f"row-{i}", "text": text} for i, text in enumerate(texts)]
+    if path.suffix == ".csv":
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=["id", "text"])
+            writer.writeheader()
+            writer.writerows(rows)
+    elif path.suffix == ".jsonl":
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    else:
+        pq.write_table(pa.Table.from_pylist(rows), path)
+
+
+def read_output(path: Path) -> list[dict[str, object]]:
+    if path.suffix == ".csv":
+        with path.open(newline="") as handle:
+            return list(csv.DictReader(handle))
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in path.read_text().splitlines()]
+    return list(pq.read_table(path).to_pylist())
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_score_writes_one_row_per_input_row(tiny_bundle: Path, tmp_path: Path, suffix: str) -> None:
+    source, target = tmp_path / f"in{suffix}", tmp_path / f"out{suffix}"
+    write_input(source, TEXTS)
+    assert main(["--model-dir", str(tiny_bundle), "score", str(source), "-o", str(target), "--quiet"]) == 0
+    rows = read_output(target)
+    assert [row["id"] for row in rows] == [f"row-{i}" for i in range(len(TEXTS))]
+    expected = Classifier.load(tiny_bundle).classify([t for t in TEXTS if t.strip()])
+    scored = [row for row in rows if row["label"]]
+    assert [row["label"] for row in scored] == [p.label for p in expected]
+    assert [float(str(row["confidence"])) for row in scored] == pytest.approx(
+        [p.confidence for p in expected], abs=1e-6
+    )
+    assert rows[3]["label"] == ""  # the blank text
+    assert not (tmp_path / f"out{suffix}.parts").exists()
+
+
+class FailsAfter:
+    """A classifier that breaks after ``chunks`` calls, as an interrupted run would."""
+
+    def __init__(self, inner: Classifier, chunks: int) -> None:
+        self.inner, self.left, self.calls = inner, chunks, 0
+
+    def classify(self, texts: list[str]) -> list[object]:
+        if self.left == 0:
+            raise KeyboardInterrupt
+        self.left -= 1
+        self.calls += 1
+        return self.inner.classify(texts)  # type: ignore[return-value]
+
+
+def test_score_resumes_where_it_stopped(tiny_bundle: Path, tmp_path: Path) -> None:
+    texts = [f"merchant {i} payment" for i in range(50)]
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.csv"
+    write_input(source, texts)
+    classifier = Classifier.load(tiny_bundle, Settings(cache_size=0))
+    with pytest.raises(KeyboardInterrupt):
+        score_file(FailsAfter(classifier, 3), source, target, chunk_size=10, progress=False)  # type: ignore[arg-type]
+    assert not target.exists()
+    second = FailsAfter(classifier, 100)
+    summary = score_file(second, source, target, chunk_size=10, progress=False)  # type: ignore[arg-type]
+    assert (summary.chunks_resumed, summary.chunks_scored, second.calls) == (3, 2, 2)
+    rows = read_output(target)
+    assert [row["id"] for row in rows] == [f"row-{i}" for i in range(50)]
+    fresh = tmp_path / "fresh.csv"
+    score_file(classifier, source, fresh, chunk_size=10, progress=False)
+    assert read_output(fresh) == rows
+
+
+def test_score_refuses_parts_from_another_input(tiny_bundle: Path, tmp_path: Path) -> None:
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_input(source, TEXTS)
+    classifier = Classifier.load(tiny_bundle)
+    with pytest.raises(KeyboardInterrupt):
+        score_file(FailsAfter(classifier, 0), source, target, chunk_size=2, progress=False)  # type: ignore[arg-type]
+    write_input(source, [*TEXTS, "one more"])
+    with pytest.raises(ValueError, match="different input"):
+        score_file(classifier, source, target, chunk_size=2, progress=False)
+    score_file(classifier, source, target, chunk_size=2, resume=False, progress=False)
+    assert len(read_output(target)) == len(TEXTS) + 1
+
+
+def test_score_needs_a_text_column(
+    tiny_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text("id,narration\n1,hello\n")
+    assert main(["--model-dir", str(tiny_bundle), "score", str(source), "-o", str(tmp_path / "o.csv")]) == 1
+    assert "no 'text' column" in capsys.readouterr().err
