@@ -188,17 +188,23 @@ class Batcher(Generic[P, R]):
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(self._loop_task)
 
-    async def stop(self) -> None:
-        """Stop now: queued work fails with ``UnavailableError``."""
+    async def stop(self, error: ServiceError | None = None) -> None:
+        """Stop now: every unfinished request fails at once with ``error`` (default:
+        ``UnavailableError``) and its queued items are withdrawn; then the loop ends once the batch
+        already inside the model returns (its results are discarded).
+
+        Failing the waiters first, rather than cancelling the loop, is what makes this prompt: a cancel
+        reaching the running batch is absorbed by its failure handling, and the loop went on to finish
+        every queued item (found by tests/hardening/test_shutdown.py)."""
         self._draining = True
+        failure = error or UnavailableError("the batcher stopped")
+        self._fail_all(failure)
+        self._wake()
         if self._loop_task is not None and not self._loop_task.done():
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
-        if self._inflight is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._inflight
-        self._fail_all(UnavailableError("the batcher stopped"))
+            # A loop that dies meanwhile was already reported by _on_loop_exit.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.shield(self._loop_task)
+        self._fail_all(failure)  # anything admitted while the last batch ran
 
     # -- submitting ------------------------------------------------------------------------------------
 

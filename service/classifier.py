@@ -24,7 +24,7 @@ from service.batching import Batcher, BatcherConfig, BatchObserver, WorkItem
 from service.bundle import ModelBundle, default_model_dir
 from service.cache import ResultCache
 from service.engine import OnnxEngine, softmax
-from service.errors import ErrorDetail, InvalidInputError
+from service.errors import BundleError, ErrorDetail, InvalidInputError
 from service.normalize import normalize_text
 from service.settings import Settings
 from service.tokenization import TextTokenizer, TokenIds
@@ -128,9 +128,27 @@ class Classifier:
         self._observer = observer
 
     def warm_up(self) -> None:
-        """Run the model once on a short and a full-length text (first calls allocate and are slow)."""
+        """Run the model once on a short and a full-length text (first calls allocate and are slow), and
+        once on the tokenizer's largest token id: a tokenizer whose vocabulary the model does not cover
+        (one from another model) then fails here, at start-up, not on the first narration that uses it.
+
+        Raises ``BundleError`` (one line naming the file) if the model cannot run.
+        """
         texts = ["warm up", "warm up " * self.bundle.max_seq_len]
-        self._engine.run(self._tokenizer.encode(texts))
+        try:
+            self._engine.run(self._tokenizer.encode(texts))
+        except Exception as error:
+            raise BundleError(
+                f"{self.bundle.model_path}: the warm-up batch failed ({_one_line(error)})"
+            ) from error
+        top = self._tokenizer.max_token_id
+        try:
+            self._engine.run([np.asarray([top, top], dtype=np.int64)])
+        except Exception as error:
+            raise BundleError(
+                f"{self.bundle.tokenizer_path}: token id {top} is outside what {self.bundle.model_path.name} "
+                f"accepts; the tokenizer belongs to another model ({_one_line(error)})"
+            ) from error
 
     # -- synchronous -------------------------------------------------------------------------------------
 
@@ -288,3 +306,8 @@ class Classifier:
             probabilities=probabilities,
             labels=self.bundle.labels,
         )
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text[:300] if text else type(error).__name__

@@ -69,16 +69,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from service.api import create_app
-    from service.bundle import ModelBundle, default_model_dir
+    from service.classifier import Classifier
     from service.logs import configure_logging
     from service.server import DrainingServer
 
     update = {key: value for key, value in (("host", args.host), ("port", args.port)) if value is not None}
     settings = settings.model_copy(update=update)
-    # Verify before binding the port, so a bad bundle is one clear line and a non-zero exit.
-    ModelBundle.load(settings.model_dir or default_model_dir())
+    # Load and warm up before binding the port, so a model that cannot serve (a bad bundle, a model that
+    # fails its warm-up batch) is one clear line and a non-zero exit, never a traceback or a live port.
+    classifier = Classifier.load(settings.model_dir, settings)
+    classifier.warm_up()
     configure_logging(settings.log_level, settings.json_logs)
-    app = create_app(settings)
+    app = create_app(settings, classifier)
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -5,7 +5,8 @@ still routes a few requests to a terminating pod until the endpoint update has s
 meet a closed port. So the first SIGTERM (or Ctrl-C) only starts draining: readiness and new classify
 requests get 503 while every admitted request finishes. Then uvicorn's normal shutdown runs, and the
 process exits 0. A second signal shuts down at once. The whole drain is bounded by
-``graceful_timeout_s``.
+``graceful_timeout_s``: if admitted work is still unfinished half a second before it ends, that work is
+answered 503 ("retry on another replica") rather than cut off when the process exits.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
-from service.api import start_draining, wait_until_idle
+from service.api import abandon_admitted_work, start_draining, wait_until_idle
 
 __all__ = ["DrainingServer"]
 
 logger = logging.getLogger("txclassify.server")
+
+#: Seconds of the grace period kept to answer unfinished requests with 503 before the process exits.
+_ANSWER_RESERVE_S = 0.5
 
 
 class DrainingServer(uvicorn.Server):
@@ -52,11 +56,12 @@ class DrainingServer(uvicorn.Server):
             self._drain = asyncio.ensure_future(self._drain_then_exit())
 
     async def _drain_then_exit(self) -> None:
-        started = time.monotonic()
-        idle = await wait_until_idle(self._app, self._grace_s)
-        remaining = self._grace_s - (time.monotonic() - started)
-        if not idle:
-            logger.error("graceful timeout reached with work still in flight; shutting down anyway")
+        deadline = time.monotonic() + self._grace_s
+        # The last moment of the grace is kept for answering whatever is still unfinished then.
+        if not await wait_until_idle(self._app, max(0.0, self._grace_s - _ANSWER_RESERVE_S)):
+            logger.error("graceful timeout reached with work in flight; answering it 503 and stopping")
+            await abandon_admitted_work(self._app)
+            await wait_until_idle(self._app, max(0.0, deadline - time.monotonic()))
         # What is left of the grace period bounds uvicorn's own wait for open connections.
-        self.config.timeout_graceful_shutdown = max(1, math.ceil(remaining))
+        self.config.timeout_graceful_shutdown = max(1, math.ceil(deadline - time.monotonic()))
         self.should_exit = True

@@ -40,6 +40,12 @@ class TextTokenizer:
         tokenizer.enable_truncation(max_length=max_seq_len)
         return cls(tokenizer, max_seq_len)
 
+    @property
+    def max_token_id(self) -> int:
+        """The largest id this tokenizer can produce (added tokens included)."""
+        vocabulary: dict[str, int] = self._tokenizer.get_vocab(with_added_tokens=True)  # type: ignore[attr-defined]
+        return max(vocabulary.values())
+
     def encode(self, texts: Sequence[str]) -> list[TokenIds]:
         """Token ids for each text (special tokens included), each at most ``max_seq_len`` long.
 

@@ -13,20 +13,28 @@ from starlette.responses import Response
 
 from service.api.auth import ApiKeyMiddleware, ApiKeys
 from service.api.errors import install_error_handlers
-from service.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.api.middleware import (
+    BodyLimitMiddleware,
+    ConcurrencyLimitMiddleware,
+    HeaderLimitMiddleware,
+    RequestContextMiddleware,
+)
 from service.api.routes import ClientDisconnectedError, router
 from service.api.state import AppState, Phase
 from service.classifier import Classifier
+from service.errors import UnavailableError
 from service.metrics import ServiceMetrics
 from service.settings import Settings
 
-__all__ = ["create_app", "start_draining", "wait_until_idle"]
+__all__ = ["abandon_admitted_work", "create_app", "start_draining", "wait_until_idle"]
 
 logger = logging.getLogger("txclassify.app")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A new app with its own metrics registry. The model loads in the lifespan, not here."""
+def create_app(settings: Settings | None = None, classifier: Classifier | None = None) -> FastAPI:
+    """A new app with its own metrics registry. The model loads in the lifespan, not here, unless
+    ``classifier`` is one already loaded and warmed up: ``txclassify serve`` does that before binding
+    the port, so a model that cannot serve ends the process with one clear line, not a traceback."""
     settings = settings or Settings()
     api_keys = ApiKeys.from_settings(settings)  # fails closed on an unusable key file
     metrics = ServiceMetrics()
@@ -34,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await _start(state)
+        await _start(state, classifier)
         try:
             yield
         finally:
@@ -50,12 +58,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(router)
     install_error_handlers(app)
     app.add_exception_handler(ClientDisconnectedError, _client_gone)
-    # Added last = outermost. Request context first, so every response (401 and 413 included) carries
-    # a request id; then the key check, so an unauthenticated body is never read; then the size limit.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Added last = outermost. Request context first, so every response (every refusal included) carries
+    # a request id; then the header limit; then the key check, so an unauthenticated request takes no
+    # slot and its body is never read; then the limit on requests in progress; then the body checks.
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, max_items=settings.max_request_items
+    )
+    app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests, metrics=metrics)
     if api_keys is not None:
         open_paths = frozenset(path.strip() for path in settings.auth_open_paths.split(",") if path.strip())
         app.add_middleware(ApiKeyMiddleware, keys=api_keys, open_paths=open_paths)
+    app.add_middleware(HeaderLimitMiddleware, max_bytes=settings.max_header_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
 
@@ -82,12 +95,27 @@ async def wait_until_idle(app: FastAPI, timeout_s: float) -> bool:
         await asyncio.sleep(0.02)  # polled: the drain runs once per process, not per request
 
 
-async def _start(state: AppState) -> None:
+async def abandon_admitted_work(app: FastAPI) -> None:
+    """End a drain whose grace period ran out: queued work fails now with 503 (retry elsewhere), so its
+    callers get an answer instead of a connection cut when the process exits."""
+    state: AppState = app.state.txc
+    batcher = state.classifier.batcher if state.classifier is not None else None
+    if batcher is not None:
+        await batcher.stop(
+            UnavailableError(
+                "shutting down: the grace period ended before this request finished; retry on another replica"
+            )
+        )
+
+
+async def _start(state: AppState, preloaded: Classifier | None) -> None:
     settings = state.settings
     try:
-        classifier = await asyncio.to_thread(Classifier.load, settings.model_dir, settings)
+        classifier = preloaded
+        if classifier is None:
+            classifier = await asyncio.to_thread(Classifier.load, settings.model_dir, settings)
+            await asyncio.to_thread(classifier.warm_up)
         classifier.set_observer(state.metrics)
-        await asyncio.to_thread(classifier.warm_up)
         await classifier.start()
     except Exception:
         state.phase = Phase.FAILED

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 from collections.abc import Awaitable
 from typing import Annotated, TypeVar
 
@@ -42,7 +41,8 @@ _ERRORS: dict[int | str, dict[str, object]] = {
         413: "Too many transactions, or the body is over the size limit.",
         415: "The body is not declared as application/json.",
         422: "Invalid input; `details` name each item and problem.",
-        429: "Queue full; retry after `Retry-After` seconds.",
+        429: "Queue full or too many requests in progress; retry after `Retry-After` seconds.",
+        431: "Request headers over the size limit.",
         500: "Inference failed for this request's batch.",
         503: "Not ready yet, or draining.",
         504: "The request's deadline passed.",
@@ -56,7 +56,14 @@ async def classify(
     request: Request,
     state: State,
     x_client_id: Annotated[str | None, Header(max_length=128)] = None,
-    x_request_timeout_ms: Annotated[str | None, Header()] = None,
+    x_request_timeout_ms: Annotated[
+        float | None,
+        Header(
+            gt=0,
+            allow_inf_nan=False,
+            description="This request's deadline in ms (capped at the server's maximum).",
+        ),
+    ] = None,
 ) -> Response:
     """Classify 1 to 5,000 transactions; results come back in request order."""
     classifier = state.ready_classifier()
@@ -151,19 +158,10 @@ async def metrics(state: State) -> Response:
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def _timeout_s(header: str | None, default_ms: float, max_ms: float) -> float:
-    if header is None:
-        return default_ms / 1000.0
-    try:
-        value = float(header)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        raise InvalidInputError(
-            f"X-Request-Timeout-Ms must be a positive number of milliseconds, got {header[:40]!r}",
-            [ErrorDetail(("header", "X-Request-Timeout-Ms"), "a positive number of milliseconds")],
-        )
-    return min(value, max_ms) / 1000.0
+def _timeout_s(header_ms: float | None, default_ms: float, max_ms: float) -> float:
+    """The request's deadline in seconds: the header (a finite number > 0, by its declaration) or the
+    default, capped at ``max_ms``."""
+    return min(default_ms if header_ms is None else header_ms, max_ms) / 1000.0
 
 
 class ClientDisconnectedError(Exception):

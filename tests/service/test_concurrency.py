@@ -62,8 +62,12 @@ async def test_100_concurrent_requests_match_scoring_each_text_alone(tiny_bundle
     rng = random.Random(7)
     pool = narrations(rng, 1500)
     requests = [rng.choices(pool, k=rng.randint(1, 300)) for _ in range(100)]
-    # No cache: every item must really go through the batches.
-    async with serving(tiny_bundle, cache_size=0, max_wait_ms=2.0) as (_, client):
+    # No cache: every item must really go through the batches. All 100 at once: admission by requests
+    # in progress (a load-shedding limit, tested in tests/hardening) is set above that here.
+    async with serving(tiny_bundle, cache_size=0, max_wait_ms=2.0, max_concurrent_requests=100) as (
+        _,
+        client,
+    ):
 
         async def post(index: int, texts: list[str]) -> httpx.Response:
             payload = {

@@ -1,0 +1,66 @@
+"""Overload, short version: open-loop load at ~3x measured capacity for a few seconds.
+
+Uses the load generator of ``scripts/overload_soak.py`` (the one-minute soak) against a real server with
+the default admission limits. Only 200s and 429s (each 429 with a ``Retry-After``), admitted requests
+within the SLA's interactive p99, memory flat, healthy afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scripts import overload_soak as soak
+from tests.hardening.server import ServerProcess
+
+ITEMS = 10
+FACTOR = 3.0
+DURATION_S = 4.0
+
+
+@pytest.mark.slow
+def test_three_times_capacity_gets_only_200_and_429_and_leaves_the_server_healthy(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**server_env, "TXC_CACHE_SIZE": "0"}  # default admission limits
+    with ServerProcess(env, tmp_path) as server:
+        server.wait_ready()
+        capacity, report = asyncio.run(
+            soak.soak(
+                server.base_url,
+                server.pid,
+                factor=FACTOR,
+                duration_s=DURATION_S,
+                items=ITEMS,
+                capacity_s=2.0,
+                concurrency=32,
+                max_requests=5_000,
+            )
+        )
+        healthy = soak._healthy(server.base_url)
+        ready = httpx.get(f"{server.base_url}/readyz", timeout=10).status_code
+        output = server.output()
+
+    counts = report.status_counts
+    latencies = report.admitted_latencies_s()
+    p99_ms = soak.percentile(latencies, 0.99) * 1000
+    sla_p99_ms = soak.sla_interactive_p99_ms()
+    print(
+        f"capacity {capacity:.1f} req/s, offered {report.offered_rps:.1f} req/s for {DURATION_S} s: "
+        f"{dict(counts)}; admitted p50 {soak.percentile(latencies, 0.5) * 1000:.0f} ms p99 {p99_ms:.0f} ms; "
+        f"RSS {report.rss_before / 2**20:.1f} -> {report.rss_after / 2**20:.1f} MiB "
+        f"(peak {report.rss_peak / 2**20:.1f})"
+    )
+    assert set(counts) <= {200, 429}, f"only 200 and 429 under overload, got {dict(counts)}"
+    assert report.achieved_rps() >= 0.9 * report.offered_rps, "the load generator fell behind its schedule"
+    assert counts[429] > 0, "3x capacity must have been turned away in part; the test did not overload"
+    assert counts[200] > 0
+    assert report.rejections_without_retry_after() == 0, "every 429 needs a Retry-After in whole seconds"
+    assert p99_ms <= sla_p99_ms, f"admitted p99 {p99_ms:.0f} ms over the SLA's {sla_p99_ms:.0f} ms"
+    assert report.rss_after <= report.rss_before * 1.10 + 32 * 2**20, "resident memory grew under overload"
+    assert healthy
+    assert ready == 200
+    assert "Traceback" not in output, output[-3000:]
