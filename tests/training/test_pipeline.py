@@ -1,0 +1,89 @@
+"""The whole pipeline end to end on the tiny config (MiniLM slices, a few hundred narrations)."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from service.bundle import ModelBundle
+from training.bundle import file_sha256
+from training.config import BuildConfig, load_config
+from training.data import sample_narrations
+from training.dataset import write_csv
+from training.gate import GateFailed
+from training.labels import LABELS
+from training.pipeline import build, import_hf
+from training.runtime import OnnxClassifier, softmax
+
+pytestmark = pytest.mark.slow
+
+TINY = Path(__file__).resolve().parents[2] / "training" / "configs" / "tiny.yaml"
+
+
+@pytest.fixture(scope="module")
+def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> BuildConfig:
+    root = tmp_path_factory.mktemp("tiny-build")
+    return load_config(TINY, output_dir=str(root / "models"), work_dir=str(root / "work"))
+
+
+@pytest.fixture(scope="module")
+def tiny_bundle(tiny_config: BuildConfig) -> Path:
+    return build(tiny_config)
+
+
+def test_tiny_build_writes_a_bundle_the_service_loads(tiny_bundle: Path, tiny_config: BuildConfig) -> None:
+    bundle = ModelBundle.load(tiny_bundle)
+    assert bundle.labels == LABELS
+    card = json.loads((tiny_bundle / "model_card.json").read_text())
+    assert card["model_sha256"] == file_sha256(tiny_bundle / "model.onnx")
+    assert card["gate"]["passed"] is True
+    index = json.loads((Path(tiny_config.output_dir) / "index.json").read_text())
+    assert index["default"] == tiny_bundle.name
+    assert (tiny_bundle / "confusion_int8.png").stat().st_size > 0
+
+
+def test_tiny_int8_model_is_batch_invariant(tiny_bundle: Path) -> None:
+    bundle = ModelBundle.load(tiny_bundle)
+    model = OnnxClassifier(
+        bundle.model_path, bundle.tokenizer_path, max_len=bundle.max_seq_len, pad_id=bundle.pad_token_id
+    )
+    texts = [
+        "sq *joes tacos austin tx",
+        "netflix.com",
+        "zelle payment to john smith conf# #",
+        "atm withdrawal",
+    ]
+    texts += [f"pos purchase store {i} lagos ng" * (1 + i % 3) for i in range(12)]
+    rows = model.encode(texts)
+    alone = np.concatenate([softmax(model.run_ids([r])) for r in rows])
+    rng = random.Random(0)
+    for _ in range(5):
+        order = list(range(len(rows)))
+        rng.shuffle(order)
+        batched = softmax(model.run_ids([rows[i] for i in order]))
+        assert np.abs(batched - alone[order]).max() <= 1e-5
+
+
+def test_gate_refuses_a_bundle_below_threshold(tiny_bundle: Path, tiny_config: BuildConfig) -> None:
+    strict = replace(tiny_config, version="0.0.2", gate=replace(tiny_config.gate, min_macro_f1=1.01))
+    with pytest.raises(GateFailed, match="macro_f1"):
+        build(strict)
+    assert not (Path(strict.output_dir) / "txclassify-tiny-0.0.2").exists()
+
+
+def test_import_hf_turns_a_local_checkpoint_into_a_gated_bundle(
+    tiny_bundle: Path, tiny_config: BuildConfig, tmp_path: Path
+) -> None:
+    eval_csv = tmp_path / "eval.csv"
+    write_csv(eval_csv, [(n.text, n.label) for n in sample_narrations(150, seed=4, split="test")])
+    config = replace(tiny_config, name="byo", version="0.1.0")
+    bundle = import_hf(Path(tiny_config.work_dir) / "student-fp32", eval_csv, config)
+    loaded = ModelBundle.load(bundle)
+    assert loaded.name == "byo"
+    assert loaded.card["teacher"] == "none (imported model)"
+    assert "teacher_gap" not in {c["name"] for c in loaded.card["gate"]["checks"]}

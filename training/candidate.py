@@ -1,0 +1,83 @@
+"""Score a candidate (fp32 and int8 ONNX student, optional teacher logits) on held-out data: everything
+the gate and the model card need."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from training.behavioural import run_behavioural
+from training.config import GateConfig
+from training.dataset import Splits
+from training.evaluate import abstain_threshold, plot_confusion, score
+from training.measure import batch_invariance, throughput
+from training.runtime import OnnxClassifier, softmax
+
+__all__ = ["evaluate_candidate"]
+
+
+def _brief(scores: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in scores.items() if k != "confusion"}
+
+
+def evaluate_candidate(
+    *,
+    fp32_path: Path,
+    int8_path: Path,
+    tokenizer_path: Path,
+    max_len: int,
+    pad_id: int,
+    splits: Splits,
+    threads: int,
+    seed: int,
+    gate: GateConfig,
+    plots_dir: Path,
+    teacher_test_logits: npt.NDArray[np.float32] | None = None,
+) -> dict[str, Any]:
+    """Metrics dict with keys ``teacher`` (if given), ``student_fp32``, ``student_int8``, agreement,
+    batch invariance, throughput (int8 and fp32), behavioural and abstain results."""
+    fp32 = OnnxClassifier(fp32_path, tokenizer_path, max_len=max_len, pad_id=pad_id, threads=threads)
+    int8 = OnnxClassifier(int8_path, tokenizer_path, max_len=max_len, pad_id=pad_id, threads=threads)
+    test, val = splits.test, splits.val
+    p_fp32 = softmax(fp32.logits(test.texts))
+    p_int8 = softmax(int8.logits(test.texts))
+    metrics: dict[str, Any] = {"test_source": splits.source, "test_size": len(test)}
+    if teacher_test_logits is not None:
+        metrics["teacher"] = _brief(score(test.labels, softmax(teacher_test_logits)))
+    metrics["student_fp32"] = _brief(score(test.labels, p_fp32))
+    int8_scores = score(test.labels, p_int8)
+    metrics["student_int8"] = int8_scores
+    plot_confusion(
+        int8_scores["confusion"], plots_dir / "confusion_int8.png", "student int8, held-out merchants"
+    )
+    metrics["int8_fp32_agreement"] = round(float((p_fp32.argmax(1) == p_int8.argmax(1)).mean()), 4)
+
+    threshold, val_cov, val_prec = abstain_threshold(
+        val.labels, softmax(int8.logits(val.texts)), gate.abstain_precision
+    )
+    keep = p_int8.max(axis=1) >= threshold
+    correct = p_int8.argmax(1) == np.asarray(test.labels)
+    metrics["abstain"] = {
+        "target_precision": gate.abstain_precision,
+        "threshold": round(threshold, 4),
+        "chosen_on": "validation merchants",
+        "val_coverage": round(val_cov, 4),
+        "val_precision": round(val_prec, 4),
+        "test_coverage": round(float(keep.mean()), 4),
+        "test_precision": round(float(correct[keep].mean()) if keep.any() else 1.0, 4),
+    }
+    behaviour = run_behavioural(lambda texts: softmax(int8.logits(texts)))
+    metrics["behavioural"] = {
+        "cases_version": behaviour.version, "total": behaviour.total, "passed": behaviour.passed,
+        "pass_rate": round(behaviour.pass_rate, 4), "failures": list(behaviour.failures),
+    }  # fmt: skip
+    metrics["batch_invariance_max_delta"] = batch_invariance(int8, test.texts, seed)
+    metrics["batch_invariance_max_delta_fp32"] = batch_invariance(fp32, test.texts[:1000], seed)
+    metrics["throughput"] = asdict(throughput(int8, test.texts[:2048]))
+    metrics["throughput_fp32"] = asdict(throughput(fp32, test.texts[:1024], repeats=1))
+    metrics["threads"] = threads
+    return metrics

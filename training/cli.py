@@ -1,0 +1,88 @@
+"""``txclassify-train``: build the default bundle, or import your own Hugging Face model.
+
+txclassify-train build --config training/configs/v1.yaml
+txclassify-train build --config training/configs/v1.yaml --train-csv mine.csv --version 1.1.0
+txclassify-train import-hf CHECKPOINT_DIR --eval-csv labelled.csv --name acme --version 1.0.0
+txclassify-train sample 20 --split test        # print generated narrations
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="txclassify-train", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="data -> teacher -> distilled student -> int8 ONNX -> gate -> bundle")
+    b.add_argument("--config", required=True, type=Path, help="YAML build config (training/configs/*.yaml)")
+    b.add_argument("--train-csv", type=Path, help="train on your own text,label CSV instead of the generator")
+    b.add_argument("--eval-csv", type=Path, help="score the gate on this text,label CSV instead")
+    b.add_argument("--name", help="bundle name (default: from the config)")
+    b.add_argument("--version", help="bundle version (default: from the config)")
+    b.add_argument("--output-dir", type=Path, help="where bundles and index.json live (default: models)")
+    b.add_argument("--work-dir", type=Path, help="scratch space for caches (default: artifacts)")
+    i = sub.add_parser("import-hf", help="bring your own HF sequence-classification checkpoint")
+    i.add_argument(
+        "checkpoint", type=Path, help="local directory with config.json, weights and tokenizer.json"
+    )
+    i.add_argument("--eval-csv", required=True, type=Path, help="labelled text,label CSV (30%% calibrates)")
+    i.add_argument("--name", required=True)
+    i.add_argument("--version", required=True)
+    i.add_argument("--config", type=Path, default=Path(__file__).with_name("configs") / "v1.yaml",
+                   help="quantisation and gate settings (default: the v1 config)")  # fmt: skip
+    i.add_argument("--output-dir", type=Path)
+    i.add_argument("--work-dir", type=Path)
+    s = sub.add_parser("sample", help="print generated narrations (label, country, text)")
+    s.add_argument("n", type=int)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--split", default="all", choices=("all", "train", "val", "test"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "sample":
+        from training.data import sample_narrations
+
+        for x in sample_narrations(args.n, seed=args.seed, split=args.split):
+            print(f"{x.label:<26} {x.country}  {x.text}")
+        return 0
+
+    from training.config import load_config
+    from training.gate import GateFailed
+    from training.pipeline import build, import_hf
+
+    overrides = {"name": args.name, "version": args.version}
+    if args.output_dir:
+        overrides["output_dir"] = str(args.output_dir)
+    if args.work_dir:
+        overrides["work_dir"] = str(args.work_dir)
+    config = load_config(args.config, **overrides)
+    try:
+        if args.command == "build":
+            if args.train_csv or args.eval_csv:
+                data = replace(
+                    config.data,
+                    train_csv=str(args.train_csv) if args.train_csv else config.data.train_csv,
+                    eval_csv=str(args.eval_csv) if args.eval_csv else config.data.eval_csv,
+                )
+                config = replace(config, data=data)
+            bundle = build(config)
+        else:
+            bundle = import_hf(args.checkpoint, args.eval_csv, config)
+    except GateFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"bundle written: {bundle}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Classification metrics on held-out data: accuracy, macro-F1, per-label F1, confusion matrix,
+calibration (ECE) and the abstain threshold that reaches a target precision."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from training.labels import LABELS
+
+__all__ = ["abstain_threshold", "expected_calibration_error", "plot_confusion", "score"]
+
+
+def expected_calibration_error(
+    labels: Sequence[int], probs: npt.NDArray[np.float32], bins: int = 15
+) -> float:
+    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by bin size."""
+    y = np.asarray(labels)
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    ece = 0.0
+    for low, high in itertools.pairwise(edges):
+        in_bin = (confidence > low) & (confidence <= high)
+        if in_bin.any():
+            ece += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(ece)
+
+
+def score(labels: Sequence[int], probs: npt.NDArray[np.float32]) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-label F1, ECE and the confusion matrix (rows = truth, columns = predicted)."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+    y = np.asarray(labels)
+    pred = probs.argmax(axis=1)
+    ids = list(range(len(LABELS)))
+    per_label = f1_score(y, pred, labels=ids, average=None, zero_division=0)
+    present = sorted(set(y.tolist()))
+    return {
+        "n": len(y),
+        "accuracy": round(float(accuracy_score(y, pred)), 4),
+        # Macro over the labels present in the evaluation set (a user CSV may not hold all 16).
+        "macro_f1": round(float(f1_score(y, pred, labels=present, average="macro", zero_division=0)), 4),
+        "per_label_f1": {LABELS[i]: round(float(per_label[i]), 4) for i in ids},
+        "ece": round(expected_calibration_error(labels, probs), 4),
+        "confusion": confusion_matrix(y, pred, labels=ids).tolist(),
+    }
+
+
+def abstain_threshold(
+    labels: Sequence[int], probs: npt.NDArray[np.float32], target_precision: float
+) -> tuple[float, float, float]:
+    """Smallest confidence threshold whose non-abstained items reach ``target_precision``.
+
+    Returns ``(threshold, coverage, precision)`` on the data given; ``(1.0, 0.0, 1.0)`` if unreachable.
+    """
+    y = np.asarray(labels)
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    order = np.argsort(-confidence, kind="stable")
+    hits = np.cumsum(correct[order])
+    precision = hits / np.arange(1, len(y) + 1)
+    ok = np.nonzero(precision >= target_precision)[0]
+    if len(ok) == 0:
+        return 1.0, 0.0, 1.0
+    last = int(ok.max())
+    threshold = float(confidence[order][last])
+    return threshold, (last + 1) / len(y), float(precision[last])
+
+
+def plot_confusion(confusion: Sequence[Sequence[int]], path: Path, title: str) -> None:
+    """Row-normalised confusion matrix as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = np.asarray(confusion, dtype=np.float64)
+    normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(11, 9))
+    image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(LABELS)), LABELS, rotation=75, fontsize=7)
+    ax.set_yticks(range(len(LABELS)), LABELS, fontsize=7)
+    for i in range(len(LABELS)):
+        for j in range(len(LABELS)):
+            if matrix[i, j]:
+                colour = "white" if normalised[i, j] > 0.5 else "black"
+                ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=6, color=colour)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.colorbar(image)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,93 @@
+"""The gate: thresholds a candidate bundle must meet before it is written. It never writes anything
+itself; :func:`check` turns measured metrics into named pass/fail checks and the bundle writer refuses
+to write when any check failed."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from training.config import GateConfig
+
+__all__ = ["Check", "GateFailed", "GateReport", "check"]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    value: float
+    threshold: float
+    rule: str
+
+
+@dataclass(frozen=True)
+class GateReport:
+    checks: tuple[Check, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    @property
+    def failures(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if not c.passed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "checks": [asdict(c) for c in self.checks]}
+
+    def summary(self) -> str:
+        lines = [
+            f"{'PASS' if c.passed else 'FAIL'}  {c.name}: {c.value:.6g} {c.rule} {c.threshold:.6g}"
+            for c in self.checks
+        ]
+        return "\n".join(lines)
+
+
+class GateFailed(RuntimeError):
+    """Raised instead of writing a bundle; the message names every failed check."""
+
+    def __init__(self, report: GateReport) -> None:
+        self.report = report
+        names = ", ".join(
+            f"{c.name} ({c.value:.6g} {c.rule} {c.threshold:.6g} failed)" for c in report.failures
+        )
+        super().__init__(f"gate refused the bundle: {names}")
+
+
+def check(metrics: dict[str, Any], config: GateConfig) -> GateReport:
+    """Evaluate the gate on measured ``metrics`` (keys as written by the pipeline).
+
+    The teacher-gap check is skipped when there is no teacher (``import-hf``).
+    """
+    int8 = metrics["student_int8"]
+    checks = [
+        Check(
+            "macro_f1", int8["macro_f1"] >= config.min_macro_f1, int8["macro_f1"], config.min_macro_f1, ">=",
+        ),
+        Check(
+            "int8_fp32_agreement", metrics["int8_fp32_agreement"] >= config.min_int8_agreement,
+            metrics["int8_fp32_agreement"], config.min_int8_agreement, ">=",
+        ),
+        Check(
+            "batch_invariance", metrics["batch_invariance_max_delta"] <= config.max_batch_delta,
+            metrics["batch_invariance_max_delta"], config.max_batch_delta, "<=",
+        ),
+        Check(
+            "throughput", metrics["throughput"]["bucketed_texts_per_s"] >= config.min_throughput,
+            metrics["throughput"]["bucketed_texts_per_s"], config.min_throughput, ">=",
+        ),
+        Check(
+            "behavioural", metrics["behavioural"]["pass_rate"] >= config.min_behavioural_pass_rate,
+            metrics["behavioural"]["pass_rate"], config.min_behavioural_pass_rate, ">=",
+        ),
+        Check(
+            "abstain_precision",
+            metrics["abstain"]["test_precision"] >= config.abstain_precision - config.abstain_tolerance,
+            metrics["abstain"]["test_precision"], config.abstain_precision - config.abstain_tolerance, ">=",
+        ),
+    ]  # fmt: skip
+    if "teacher" in metrics:
+        gap = round(metrics["teacher"]["macro_f1"] - int8["macro_f1"], 4)
+        checks.append(Check("teacher_gap", gap <= config.max_teacher_gap, gap, config.max_teacher_gap, "<="))
+    return GateReport(tuple(checks))

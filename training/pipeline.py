@@ -1,0 +1,211 @@
+"""The build: data -> teacher -> student -> ONNX -> int8 -> gate -> bundle, and the bring-your-own-model
+import (ONNX -> int8 -> gate -> bundle). Stages are cached under ``work_dir`` by config hash."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from training.bundle import write_bundle
+from training.candidate import evaluate_candidate
+from training.config import BuildConfig
+from training.dataset import Split, Splits, build_splits, read_csv
+from training.export import export_onnx
+from training.gate import check
+from training.labels import LABELS
+from training.quantize import quantize_int8
+
+__all__ = ["build", "import_hf"]
+
+_LIBRARIES = (
+    "torch",
+    "transformers",
+    "optimum",
+    "optimum-onnx",
+    "onnx",
+    "onnxruntime",
+    "tokenizers",
+    "numpy",
+)
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _calibration_rows(tokenizer_path: Path, texts: tuple[str, ...], max_len: int) -> list[list[int]]:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_path))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_len)
+    return [list(e.ids) for e in tokenizer.encode_batch(list(texts))]
+
+
+def _write_report(work: Path, name: str, metrics: dict[str, Any], summary: str) -> None:
+    work.mkdir(parents=True, exist_ok=True)
+    (work / f"{name}-gate.json").write_text(json.dumps(metrics, indent=2, default=float) + "\n")
+    (work / f"{name}-gate.txt").write_text(summary + "\n")
+
+
+def _quantize_and_gate(
+    config: BuildConfig,
+    *,
+    checkpoint: Path,
+    fp32_path: Path,
+    splits: Splits,
+    teacher_logits: Any,
+    card: dict[str, Any],
+) -> Path:
+    """Shared tail of ``build`` and ``import_hf``: quantise, evaluate, gate, write the bundle."""
+    from transformers import AutoConfig
+
+    work = Path(config.work_dir)
+    model_config = AutoConfig.from_pretrained(checkpoint)
+    pad_id = int(model_config.pad_token_id or 0)
+    max_len = config.student.max_len
+    tokenizer_path = checkpoint / "tokenizer.json"
+    staging = work / "staging" / f"{config.name}-{config.version}"
+    staging.mkdir(parents=True, exist_ok=True)
+    int8_path = staging / "model.onnx"
+    rows = _calibration_rows(tokenizer_path, splits.val.texts[: config.quant.calibration_size], max_len)
+    start = time.perf_counter()
+    quant_info = quantize_int8(fp32_path, int8_path, rows, config.quant, pad_id=pad_id)
+    quant_info["seconds"] = round(time.perf_counter() - start, 1)
+    metrics = evaluate_candidate(
+        fp32_path=fp32_path, int8_path=int8_path, tokenizer_path=tokenizer_path, max_len=max_len,
+        pad_id=pad_id, splits=splits, threads=config.threads, seed=config.seed, gate=config.gate,
+        plots_dir=staging,
+        teacher_test_logits=teacher_logits,
+    )  # fmt: skip
+    report = check(metrics, config.gate)
+    _write_report(
+        work,
+        f"{config.name}-{config.version}",
+        {"metrics": metrics, "gate": report.as_dict()},
+        report.summary(),
+    )
+    print(report.summary(), flush=True)
+    full_card = {
+        **card,
+        "max_seq_len": max_len,
+        "pad_token_id": pad_id,
+        "abstain_threshold": metrics["abstain"]["threshold"],
+        "labels": list(LABELS),
+        "metrics": metrics,
+        "quantization": quant_info,
+        "sizes": {"onnx_int8_bytes": int8_path.stat().st_size, "onnx_fp32_bytes": fp32_path.stat().st_size},
+        "libraries": _versions(),
+        "build_config": asdict(config),
+    }
+    return write_bundle(
+        Path(config.output_dir), name=config.name, version=config.version, model_path=int8_path,
+        tokenizer_path=tokenizer_path, card=full_card, report=report,
+        extra_files={"confusion_int8.png": staging / "confusion_int8.png"},
+    )  # fmt: skip
+
+
+def build(config: BuildConfig, *, publish_student: bool = True) -> Path:
+    """Full reproducible build from ``config``; returns the bundle directory or raises ``GateFailed``.
+
+    With ``publish_student`` the fp32 student is also left in ``<work_dir>/student-fp32/`` (HF) and
+    ``<work_dir>/student-fp32.onnx`` for the load tests' "naive fp32" baselines.
+    """
+    import torch
+
+    from training.student import run_student
+    from training.teacher import run_teacher
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    start = time.perf_counter()
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    work = Path(config.work_dir)
+    splits = build_splits(config)
+    teacher = run_teacher(config, splits)
+    published = work / "student-fp32" if publish_student else None
+    student = run_student(config, splits, teacher, publish_to=published)
+    onnx_name = "student-fp32.onnx" if publish_student else f"{config.name}-{config.version}-fp32.onnx"
+    fp32_path = export_onnx(student.directory, work / onnx_name)
+    teacher_metrics = {"cached": teacher.cached, "train_seconds": round(teacher.train_seconds, 1)}
+    card = {
+        "base_model": f"{student.base_name} ({len(student.layers)} of 6 layers: {list(student.layers)}, "
+        f"vocabulary {student.vocab_size})",
+        "teacher": teacher.name,
+        "student": {
+            "layers": list(student.layers), "hidden_size": student.hidden_size,
+            "vocab_size": student.vocab_size, "parameters": student.parameters,
+            "distillation_steps": student.steps,
+            "temperature": config.student.temperature, "alpha": config.student.alpha,
+        },
+        "data": {
+            "source": splits.source, "seed": config.seed, "generator": "training.data.sample_narrations",
+            "split": "by merchant/counterparty (70/10/20 hash of the entity name)",
+            "sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test),
+                      "distill": len(teacher.distill_logits)},
+        },
+        "training": {"teacher": teacher_metrics, "student_seconds": round(student.train_seconds, 1)},
+    }  # fmt: skip
+    bundle = _quantize_and_gate(
+        config, checkpoint=student.directory, fp32_path=fp32_path, splits=splits,
+        teacher_logits=teacher.test_logits, card=card,
+    )  # fmt: skip
+    card_path = bundle / "model_card.json"
+    final = json.loads(card_path.read_text())
+    final["training"]["build_wall_seconds"] = round(time.perf_counter() - start, 1)
+    card_path.write_text(json.dumps(final, indent=2) + "\n")
+    return bundle
+
+
+def import_hf(checkpoint: Path, eval_csv: Path, config: BuildConfig) -> Path:
+    """Bring your own model: export a local HF sequence-classification checkpoint, quantise it with
+    calibration on 30% of ``eval_csv`` (which also picks the abstain threshold), gate on the other 70%."""
+    import random
+
+    from transformers import AutoConfig
+
+    from service.normalize import normalize_text
+    from training.labels import label_id
+
+    model_config = AutoConfig.from_pretrained(checkpoint)
+    order = [model_config.id2label[i] for i in range(model_config.num_labels)]
+    if order != list(LABELS):
+        raise ValueError(
+            f"{checkpoint}: the head's id2label must be the 16 product labels in order "
+            f"{list(LABELS)}; got {order}"
+        )
+    rows = read_csv(eval_csv)
+    random.Random(config.seed).shuffle(rows)
+    cut = max(1, int(len(rows) * 0.3))
+
+    def split(part: list[tuple[str, str]]) -> Split:
+        kept = [(normalize_text(t), label_id(lab)) for t, lab in part if normalize_text(t)]
+        return Split(tuple(t for t, _ in kept), tuple(y for _, y in kept))
+
+    splits = Splits(train=split([]), val=split(rows[:cut]), test=split(rows[cut:]), source=f"csv:{eval_csv}")
+    work = Path(config.work_dir)
+    fp32_path = export_onnx(checkpoint, work / f"{config.name}-{config.version}-fp32.onnx")
+    card = {
+        "base_model": str(getattr(model_config, "_name_or_path", "") or checkpoint),
+        "teacher": "none (imported model)",
+        "data": {
+            "source": f"csv:{eval_csv}",
+            "seed": config.seed,
+            "sizes": {"calibration": len(splits.val), "test": len(splits.test)},
+        },
+    }
+    return _quantize_and_gate(
+        config, checkpoint=checkpoint, fp32_path=fp32_path, splits=splits, teacher_logits=None, card=card
+    )

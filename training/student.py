@@ -1,0 +1,74 @@
+"""Student stage: slice MiniLM to the configured layers, prune its vocabulary, distil from the teacher."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.base_models import load_classifier, resolve_base
+from training.config import BuildConfig
+from training.dataset import Splits
+from training.teacher import TeacherResult
+from training.trainer import Distillation, train_classifier
+
+__all__ = ["StudentResult", "run_student"]
+
+
+@dataclass(frozen=True)
+class StudentResult:
+    directory: Path
+    base_name: str
+    layers: tuple[int, ...]
+    vocab_size: int
+    hidden_size: int
+    parameters: int
+    train_seconds: float
+    steps: int
+
+
+def run_student(
+    config: BuildConfig, splits: Splits, teacher: TeacherResult, *, publish_to: Path | None = None
+) -> StudentResult:
+    """Distil (or reuse the cached) student; the HF checkpoint is copied to ``publish_to`` if given."""
+    from transformers import AutoTokenizer
+
+    sc = config.student
+    work = Path(config.work_dir)
+    base_dir, base_name = resolve_base(sc.base, work)
+    key = config.stage_key(config.data, config.teacher, sc, splits.source)
+    directory = work / "cache" / f"student-{key}"
+    meta_path = directory / "meta.json"
+    if not meta_path.exists():
+        model = load_classifier(base_dir, sc.layers)
+        tokenizer = AutoTokenizer.from_pretrained(base_dir)  # type: ignore[no-untyped-call]
+        if sc.prune_vocab:
+            from training.vocab import prune_vocabulary
+
+            corpus = splits.train.texts + splits.val.texts
+            model, tokenizer = prune_vocabulary(model, base_dir, corpus, sc.keep_first_vocab)
+        distill = splits.train.take(len(teacher.distill_logits))
+        steps = sc.epochs * math.ceil(len(distill) / sc.batch_size)
+        result = train_classifier(
+            model, tokenizer, distill, max_len=sc.max_len, batch_size=sc.batch_size, steps=steps, lr=sc.lr,
+            seed=config.seed, distillation=Distillation(teacher.distill_logits, sc.temperature, sc.alpha),
+            desc=f"student distil ({len(sc.layers)} layers)",
+        )  # fmt: skip
+        model.save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
+        meta = {
+            "train_seconds": result.seconds, "steps": result.steps, "final_loss": result.final_loss,
+            "parameters": sum(p.numel() for p in model.parameters()), "vocab_size": model.config.vocab_size,
+            "hidden_size": model.config.hidden_size,
+        }  # fmt: skip
+        meta_path.write_text(json.dumps(meta, indent=2))
+    meta = json.loads(meta_path.read_text())
+    if publish_to is not None:
+        shutil.rmtree(publish_to, ignore_errors=True)
+        shutil.copytree(directory, publish_to)
+    return StudentResult(
+        directory, base_name, tuple(sc.layers), meta["vocab_size"], meta["hidden_size"], meta["parameters"],
+        meta["train_seconds"], meta["steps"],
+    )  # fmt: skip
