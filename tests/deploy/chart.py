@@ -65,6 +65,7 @@ VALUE_SETS: dict[str, ValueSet] = {
     "servicemonitor": _value_set("servicemonitor", (SERVICE_MONITOR_API,), "ServiceMonitor"),
     "job": _value_set("job", (), "Job"),
     "autoscaling-off": _value_set("autoscaling-off", (), "Deployment"),
+    "auth": _value_set("auth", (), "Deployment", "Secret"),
     "production": _value_set(
         "production",
         (SERVICE_MONITOR_API,),

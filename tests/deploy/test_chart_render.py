@@ -72,6 +72,8 @@ def _check_crd(doc: dict[str, Any]) -> None:
             assert all(isinstance(value, str) for value in metadata.values()), "KEDA metadata is strings"
 
 
+_KEY = "0123456789abcdef0123"  # a well-formed API key, for the cases that break something else
+
 # (values, a fragment of the error) — each must be refused by `helm template` (so also install/lint).
 BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
     "hpa-and-keda": ({"keda": {"enabled": True}}, "/autoscaling/enabled"),
@@ -97,6 +99,22 @@ BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
         {"autoscaling": {"enabled": False}, "keda": {"enabled": True, "serverAddress": "prometheus:9090"}},
         "/keda/serverAddress",
     ),
+    "auth-without-keys": ({"auth": {"enabled": True}}, "/auth/apiKeys"),
+    "auth-secret-and-keys": (
+        {"auth": {"enabled": True, "existingSecret": "mine", "apiKeys": [_KEY]}},
+        "/auth/apiKeys",
+    ),
+    "auth-short-key": ({"auth": {"enabled": True, "apiKeys": ["short"]}}, "/auth/apiKeys/0"),
+    "auth-key-is-a-comment": ({"auth": {"enabled": True, "apiKeys": ["#" + _KEY]}}, "/auth/apiKeys/0"),
+    "auth-key-with-space": ({"auth": {"enabled": True, "apiKeys": [_KEY + " x"]}}, "/auth/apiKeys/0"),
+    "auth-probe-path-closed": ({"auth": {"openPaths": ["/healthz", "/metrics"]}}, "/auth/openPaths"),
+    "auth-relative-open-path": (
+        {"auth": {"openPaths": ["healthz", "/healthz", "/readyz"]}},
+        "/auth/openPaths/0",
+    ),
+    "auth-open-paths-string": ({"auth": {"openPaths": "/healthz,/readyz"}}, "/auth/openPaths"),
+    "auth-unknown-key": ({"auth": {"keys": [_KEY]}}, "/auth"),
+    "api-keys-in-env": ({"server": {"env": {"TXC_API_KEYS": _KEY}}}, "TXC_API_KEYS"),
     "scale-down-policy-type": (
         {
             "autoscaling": {

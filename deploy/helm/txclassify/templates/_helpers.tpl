@@ -163,3 +163,61 @@ queue-wait one is the service's histogram name itself (service/metrics.py), its 
 */}}
 {{- define "txclassify.metric.queueWait" -}}txclassify_queue_wait_seconds{{- end }}
 {{- define "txclassify.metric.pendingItems" -}}txclassify_queued_and_inflight_items{{- end }}
+
+{{/*
+API-key authentication (values `auth`). The key file's directory and path inside the pods; the
+Secret holding it (the user's existingSecret, or the one templates/secret.yaml creates) and its key.
+*/}}
+{{- define "txclassify.apiKeysDir" -}}/etc/txclassify/secrets{{- end }}
+{{- define "txclassify.apiKeysPath" -}}{{ include "txclassify.apiKeysDir" . }}/api-keys{{- end }}
+
+{{- define "txclassify.apiKeysSecretName" -}}
+{{- if .Values.auth.existingSecret }}
+{{- .Values.auth.existingSecret }}
+{{- else }}
+{{- printf "%s-api-keys" (include "txclassify.fullname" . | trunc 54 | trimSuffix "-") }}
+{{- end }}
+{{- end }}
+
+{{- define "txclassify.apiKeysSecretKey" -}}
+{{- if .Values.auth.existingSecret }}
+{{- .Values.auth.existingSecretKey }}
+{{- else -}}
+api-keys
+{{- end }}
+{{- end }}
+
+{{/*
+Content of the chart-created key file: one key per line. The Secret stores it and the pod annotation
+checksum/api-keys hashes it, so a key change rolls the pods (the server reads the file at start-up).
+*/}}
+{{- define "txclassify.apiKeysFile" -}}
+{{- printf "%s\n" (join "\n" .Values.auth.apiKeys) }}
+{{- end }}
+
+{{/*
+The key-file volume, its mount and the env that points the container at it; server and test pod share
+them. Mode 0440: root-owned, group fsGroup (podSecurityContext), so the non-root user reads it and
+nobody writes it.
+*/}}
+{{- define "txclassify.apiKeysVolume" -}}
+- name: api-keys
+  secret:
+    secretName: {{ include "txclassify.apiKeysSecretName" . }}
+    optional: false
+    defaultMode: 0440
+    items:
+      - key: {{ include "txclassify.apiKeysSecretKey" . }}
+        path: api-keys
+{{- end }}
+
+{{- define "txclassify.apiKeysMount" -}}
+- name: api-keys
+  mountPath: {{ include "txclassify.apiKeysDir" . }}
+  readOnly: true
+{{- end }}
+
+{{- define "txclassify.apiKeysEnv" -}}
+- name: TXC_API_KEYS_FILE
+  value: {{ include "txclassify.apiKeysPath" . | quote }}
+{{- end }}
