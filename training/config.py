@@ -83,6 +83,10 @@ class QuantConfig:
     exclude_op_types: tuple[str, ...] = ()
     #: Nodes left in fp32 whose name ends with one of these (e.g. the attention score MatMuls).
     exclude_node_suffixes: tuple[str, ...] = ()
+    #: Symmetric activation ranges (zero point 128 for uint8) instead of calibrated min/max.
+    activation_symmetric: bool = False
+    #: Keep Q/DQ pairs around activations the quantiser would otherwise fold away.
+    keep_removable_activations: bool = False
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,10 @@ def quantize_int8(
     extra: dict[str, Any] = {"CalibStridedMinMax": STRIDE}
     if config.method == "percentile":
         extra["CalibPercentile"] = config.percentile
+    if config.activation_symmetric:
+        extra["ActivationSymmetric"] = True
+    if config.keep_removable_activations:
+        extra["QDQKeepRemovableActivations"] = True
     reader = _Reader(calibration_rows, input_names, pad_id)
     quantize_static(
         str(prepared), str(int8_path), reader, quant_format=QuantFormat.QDQ,
@@ -118,7 +122,9 @@ def quantize_int8(
     prepared.unlink()
     return {
         "method": "onnxruntime quantize_static, QDQ",
-        "activations": "uint8, asymmetric, static ranges",
+        "activations": "uint8, "
+        + ("symmetric" if config.activation_symmetric else "asymmetric")
+        + ", static ranges",
         "weights": "int8"
         + (" per-channel" if config.per_channel else "")
         + (", reduce_range (7-bit)" if config.reduce_range else ""),
