@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -241,11 +241,18 @@ async def soak(
     capacity_s: float,
     concurrency: int,
     max_requests: int,
+    on_capacity_measured: Callable[[], None] | None = None,
 ) -> tuple[float, SoakReport]:
-    """Measure capacity, then offer ``factor`` x capacity open-loop; returns (capacity rps, report)."""
+    """Measure capacity, then offer ``factor`` x capacity open-loop; returns (capacity rps, report).
+
+    ``on_capacity_measured`` runs between the two phases (a test scrapes /metrics there, so that the
+    server's own histograms can be read for the overload phase alone).
+    """
     client = RawClient(base_url)
     try:
         capacity = await measure_capacity(client, items=items, concurrency=concurrency, duration_s=capacity_s)
+        if on_capacity_measured is not None:
+            on_capacity_measured()
         report = SoakReport(offered_rps=factor * capacity, duration_s=duration_s)
         report.rss_before = report.rss_peak = resident_memory_bytes(pid)
 

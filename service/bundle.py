@@ -21,7 +21,7 @@ from typing import Any
 from service.errors import BundleError
 from service.normalize import NORMALIZATION_VERSION
 
-__all__ = ["ModelBundle", "default_model_dir"]
+__all__ = ["ModelBundle", "default_model_dir", "file_sha256"]
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -83,7 +83,7 @@ class ModelBundle:
                 f"{directory / CARD_FILE}: normalization {card['normalization']!r} differs from this "
                 f"service's {NORMALIZATION_VERSION!r}; the model was trained on differently prepared text"
             )
-        digest = _sha256(directory / MODEL_FILE)
+        digest = file_sha256(directory / MODEL_FILE)
         if digest != card["model_sha256"].lower():
             raise BundleError(
                 f"{directory / MODEL_FILE}: sha256 {digest} does not match the card's {card['model_sha256']}"
@@ -160,7 +160,8 @@ def _read_labels(path: Path) -> tuple[str, ...]:
     return tuple(labels)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file, read in 1 MiB blocks (the bundle writer and this loader share it)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -3,26 +3,18 @@ and ``models/index.json``. Writes only after the gate passed; never overwrites a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from service.bundle import file_sha256
 from service.normalize import NORMALIZATION_VERSION
 from training.gate import GateFailed, GateReport
 from training.labels import LABELS
 
 __all__ = ["file_sha256", "update_index", "write_bundle"]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_bundle(
