@@ -10,48 +10,15 @@ import httpx
 
 from service import Classifier
 from service.settings import Settings
+from tests.fixtures.tiny_bundle import VOCABULARY_WORDS
 from tests.service.test_api import serving
-
-WORDS = [
-    "pos",
-    "purchase",
-    "payment",
-    "transfer",
-    "card",
-    "atm",
-    "fee",
-    "salary",
-    "rent",
-    "uber",
-    "starbucks",
-    "amazon",
-    "netflix",
-    "pharmacy",
-    "grocery",
-    "fuel",
-    "shell",
-    "hotel",
-    "airline",
-    "zelle",
-    "venmo",
-    "paypal",
-    "sq",
-    "tst",
-    "mktp",
-    "debit",
-    "ach",
-    "upi",
-    "sepa",
-    "nip",
-    "airtime",
-]
 
 
 def narrations(rng: random.Random, count: int) -> list[str]:
     """Varied lengths (1 to ~40 tokens) and digit runs, so batches mix lengths and padding."""
     texts = []
     for _ in range(count):
-        words = rng.choices(WORDS, k=rng.randint(1, 12))
+        words = rng.choices(VOCABULARY_WORDS, k=rng.randint(1, 12))
         if rng.random() < 0.5:
             words.insert(rng.randint(0, len(words)), str(rng.randint(0, 10 ** rng.randint(1, 9))))
         texts.append(" ".join(words).upper() if rng.random() < 0.3 else " ".join(words))
