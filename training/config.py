@@ -31,6 +31,9 @@ class DataConfig:
     label_balance: float = 0.5
     train_csv: str | None = None
     eval_csv: str | None = None
+    #: Unlabelled narrations (training.data.sample_transfer_narrations) the teacher labels for the
+    #: student's distillation on top of the labelled ones; 0 = distil on labelled narrations only.
+    transfer_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class TeacherConfig:
     warmup_ratio: float = 0.1
     #: How many training narrations get teacher logits for distillation.
     distill_size: int = 24000
+    #: Train and score under CPU bfloat16 autocast (fp32 weights); ~2x faster where the CPU has BF16.
+    bf16: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ class StudentConfig:
     temperature: float = 2.0
     #: Weight of the soft-target KL term; (1 - alpha) weights the hard-label cross-entropy.
     alpha: float = 0.7
+    #: Train under CPU bfloat16 autocast (fp32 weights; the export and the gate see fp32 weights).
+    bf16: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,8 @@ class QuantConfig:
     activation_symmetric: bool = False
     #: Keep Q/DQ pairs around activations the quantiser would otherwise fold away.
     keep_removable_activations: bool = False
+    #: Store the word-embedding table as float16 (cast back to float32 per gathered row).
+    fp16_embeddings: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,11 +103,17 @@ class GateConfig:
     min_macro_f1: float = 0.85
     #: Student int8 macro-F1 may trail the teacher's by at most this much (absolute).
     max_teacher_gap: float = 0.01
+    #: Student int8 macro-F1 minus the TF-IDF + logistic-regression baseline's (training.baseline).
+    min_gain_over_baseline: float = 0.0
     min_int8_agreement: float = 0.99
     max_batch_delta: float = 1e-5
     min_throughput: float = 2000.0
     min_behavioural_pass_rate: float = 1.0
     abstain_precision: float = 0.97
+    #: Score this many test texts on an emulated CPU (qemu-user model name, e.g. "Haswell": AVX2 without
+    #: VNNI) and require the host's answers exactly (max |delta| <= max_batch_delta); "" skips the check.
+    isa_cpu: str = ""
+    isa_texts: int = 256
     #: The threshold is chosen on the validation merchants; the test merchants may fall short of the
     #: target by at most this much (sampling slack between two disjoint merchant sets).
     abstain_tolerance: float = 0.01

@@ -15,6 +15,7 @@ from pathlib import Path
 from service.normalize import normalize_text
 from training.config import BuildConfig
 from training.data import TRAFFIC_LABEL_WEIGHTS, sample_narrations
+from training.data.generator import GENERATOR_VERSION
 from training.labels import LABELS, label_id
 
 __all__ = ["Split", "Splits", "build_splits", "length_batches", "read_csv", "write_csv"]
@@ -100,7 +101,7 @@ def build_splits(config: BuildConfig) -> Splits:
         return Splits(_split(rows[n_val:]), _split(rows[:n_val]), test, f"csv:{data.train_csv}")
     train = _split(generated(data.train_size, "train", 0))
     val = _split(generated(data.val_size, "val", 1))
-    return Splits(train, val, test, "generator")
+    return Splits(train, val, test, f"generator-v{GENERATOR_VERSION}")
 
 
 def length_batches(

@@ -58,7 +58,8 @@ class GateFailed(RuntimeError):
 def check(metrics: dict[str, Any], config: GateConfig) -> GateReport:
     """Evaluate the gate on measured ``metrics`` (keys as written by the pipeline).
 
-    The teacher-gap check is skipped when there is no teacher (``import-hf``).
+    The teacher-gap and baseline checks are skipped when there is no teacher or no training split
+    (``import-hf``).
     """
     int8 = metrics["student_int8"]
     checks = [
@@ -90,4 +91,13 @@ def check(metrics: dict[str, Any], config: GateConfig) -> GateReport:
     if "teacher" in metrics:
         gap = round(metrics["teacher"]["macro_f1"] - int8["macro_f1"], 4)
         checks.append(Check("teacher_gap", gap <= config.max_teacher_gap, gap, config.max_teacher_gap, "<="))
+    if "isa" in metrics:
+        isa = metrics["isa"]
+        same = isa["max_delta"] <= config.max_batch_delta and isa["top1_agreement"] == 1.0
+        name = f"same_answer_on_{isa['cpu']}"
+        checks.append(Check(name, same, isa["max_delta"], config.max_batch_delta, "<="))
+    if "baseline" in metrics:
+        floor = config.min_gain_over_baseline
+        gain = round(int8["macro_f1"] - metrics["baseline"]["macro_f1"], 4)
+        checks.append(Check("baseline_gain", gain >= floor, gain, floor, ">="))
     return GateReport(tuple(checks))

@@ -117,6 +117,14 @@ def _quantize_and_gate(
     )  # fmt: skip
 
 
+def _preflight(config: BuildConfig) -> None:
+    """Fail in a second, not after the training, when a gate check cannot run on this machine."""
+    if config.gate.isa_cpu:
+        from training.isa import require_emulator
+
+        require_emulator()
+
+
 def build(config: BuildConfig, *, publish_student: bool = True) -> Path:
     """Full reproducible build from ``config``; returns the bundle directory or raises ``GateFailed``.
 
@@ -129,6 +137,7 @@ def build(config: BuildConfig, *, publish_student: bool = True) -> Path:
     from training.teacher import run_teacher
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    _preflight(config)
     start = time.perf_counter()
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
@@ -152,11 +161,16 @@ def build(config: BuildConfig, *, publish_student: bool = True) -> Path:
         },
         "data": {
             "source": splits.source, "seed": config.seed, "generator": "training.data.sample_narrations",
-            "split": "by merchant/counterparty (70/10/20 hash of the entity name)",
+            "split": "by merchant/counterparty (70/10/20 hash of the entity name); entities named by the "
+                     "behavioural cases always train",
             "sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test),
-                      "distill": len(teacher.distill_logits)},
+                      "distill": len(teacher.distill_logits),
+                      "transfer_unlabelled": len(teacher.transfer_texts)},
+            "transfer": "training.data.sample_transfer_narrations over the teacher's whole-word vocabulary; "
+                        "teacher soft targets only",
         },
-        "training": {"teacher": teacher_metrics, "student_seconds": round(student.train_seconds, 1)},
+        "training": {"teacher": teacher_metrics, "teacher_logit_seconds": teacher.logit_seconds,
+                     "student_seconds": round(student.train_seconds, 1)},
     }  # fmt: skip
     bundle = _quantize_and_gate(
         config, checkpoint=student.directory, fp32_path=fp32_path, splits=splits,
@@ -179,6 +193,7 @@ def import_hf(checkpoint: Path, eval_csv: Path, config: BuildConfig) -> Path:
     from service.normalize import normalize_text
     from training.labels import label_id
 
+    _preflight(config)
     model_config = AutoConfig.from_pretrained(checkpoint)
     order = [model_config.id2label[i] for i in range(model_config.num_labels)]
     if order != list(LABELS):

@@ -26,7 +26,7 @@ import numpy as np
 
 from training.config import QuantConfig
 
-__all__ = ["STRIDE", "quantize_int8"]
+__all__ = ["STRIDE", "halve_embeddings", "quantize_int8"]
 
 #: Calibration feeds per ``collect_data`` call (all padded to one width).
 STRIDE = 16
@@ -82,6 +82,39 @@ def _head_nodes(model_path: Path) -> list[str]:
     return [n.name for n in graph.node if "classifier" in n.name or n.name.startswith("/pooler")]
 
 
+def halve_embeddings(model_path: Path, min_elements: int = 1 << 20) -> list[str]:
+    """Store large Gather tables (the word embeddings) as float16 and cast each gathered row back to
+    float32; returns the tables converted. Halves the biggest tensor of a full-vocabulary student. The
+    rounding is per element and fixed at build time, so the model stays exactly batch-invariant; the gate's
+    int8/fp32 agreement (against the float32 student) covers the precision it costs."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(model_path))
+    graph = model.graph
+    tables = {t.name: t for t in graph.initializer}
+    converted: list[str] = []
+    nodes = []
+    for node in graph.node:
+        table = tables.get(node.input[0]) if node.op_type == "Gather" else None
+        if table is None or table.data_type != TensorProto.FLOAT or np.prod(table.dims) < min_elements:
+            nodes.append(node)
+            continue
+        half = numpy_helper.from_array(numpy_helper.to_array(table).astype(np.float16), table.name)
+        table.CopyFrom(half)
+        gathered = node.output[0]
+        node.output[0] = f"{gathered}_fp16"
+        cast = helper.make_node(
+            "Cast", [node.output[0]], [gathered], name=f"{node.name}_to_fp32", to=TensorProto.FLOAT
+        )
+        nodes += [node, cast]
+        converted.append(table.name)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.save(model, str(model_path))
+    return converted
+
+
 def quantize_int8(
     fp32_path: Path,
     int8_path: Path,
@@ -120,6 +153,7 @@ def quantize_int8(
         calibrate_method=method, extra_options=extra,
     )  # fmt: skip
     prepared.unlink()
+    halved = halve_embeddings(int8_path) if config.fp16_embeddings else []
     return {
         "method": "onnxruntime quantize_static, QDQ",
         "activations": "uint8, "
@@ -133,4 +167,5 @@ def quantize_int8(
         + f" on {len(reader)} in-domain validation narrations, length-sorted strides of {STRIDE}",
         "quantized_op_types": list(config.op_types),
         "fp32_nodes": excluded,
+        "fp16_tables": halved,
     }

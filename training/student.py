@@ -8,11 +8,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from training.base_models import load_classifier, resolve_base
 from training.config import BuildConfig
-from training.dataset import Splits
+from training.dataset import Split, Splits
 from training.teacher import TeacherResult
-from training.trainer import Distillation, train_classifier
+from training.trainer import UNLABELLED, Distillation, train_classifier
 
 __all__ = ["StudentResult", "run_student"]
 
@@ -49,11 +51,18 @@ def run_student(
 
             corpus = splits.train.texts + splits.val.texts
             model, tokenizer = prune_vocabulary(model, base_dir, corpus, sc.keep_first_vocab)
-        distill = splits.train.take(len(teacher.distill_logits))
+        labelled = splits.train.take(len(teacher.distill_logits))
+        # Transfer narrations carry soft targets only (label UNLABELLED: no hard-label loss).
+        distill = Split(
+            labelled.texts + teacher.transfer_texts,
+            labelled.labels + (UNLABELLED,) * len(teacher.transfer_texts),
+        )
+        soft = np.concatenate([teacher.distill_logits, teacher.transfer_logits])
         steps = sc.epochs * math.ceil(len(distill) / sc.batch_size)
         result = train_classifier(
             model, tokenizer, distill, max_len=sc.max_len, batch_size=sc.batch_size, steps=steps, lr=sc.lr,
-            seed=config.seed, distillation=Distillation(teacher.distill_logits, sc.temperature, sc.alpha),
+            seed=config.seed, distillation=Distillation(soft, sc.temperature, sc.alpha),
+            bf16=sc.bf16,
             desc=f"student distil ({len(sc.layers)} layers)",
         )  # fmt: skip
         model.save_pretrained(directory)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +15,7 @@ import numpy.typing as npt
 from training.base_models import load_classifier, resolve_base
 from training.config import BuildConfig
 from training.dataset import Splits
+from training.labels import LABELS
 from training.trainer import predict_logits, train_classifier
 
 __all__ = ["TeacherResult", "run_teacher"]
@@ -25,8 +27,13 @@ class TeacherResult:
     directory: Path
     distill_logits: npt.NDArray[np.float32]
     test_logits: npt.NDArray[np.float32]
+    #: Unlabelled transfer narrations (normalised) and the teacher's logits on them.
+    transfer_texts: tuple[str, ...]
+    transfer_logits: npt.NDArray[np.float32]
     train_seconds: float
     cached: bool
+    #: Seconds the teacher took to score the distillation and test narrations (not the transfer set).
+    logit_seconds: float = 0.0
 
 
 def run_teacher(config: BuildConfig, splits: Splits) -> TeacherResult:
@@ -36,18 +43,23 @@ def run_teacher(config: BuildConfig, splits: Splits) -> TeacherResult:
     tc = config.teacher
     work = Path(config.work_dir)
     base_dir, base_name = resolve_base(tc.base, work)
-    key = config.stage_key(config.data, tc, splits.source)
+    # The transfer set is scored by the finished teacher (cached beside it): not part of the teacher's key.
+    data = {k: v for k, v in asdict(config.data).items() if k != "transfer_size"}
+    key = config.stage_key(data, tc, splits.source)
     cache = work / "cache" / f"teacher-{key}"
     meta_path = cache / "meta.json"
     distill = splits.train.take(tc.distill_size)
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)  # type: ignore[no-untyped-call]
+    transfer = _transfer_texts(config, tokenizer)
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
         logits = np.load(cache / "logits.npz")
+        transfer_logits = _transfer_logits(config, cache, transfer)
         return TeacherResult(
-            meta["name"], cache / "model", logits["distill"], logits["test"], meta["train_seconds"], True
-        )
+            meta["name"], cache / "model", logits["distill"], logits["test"], transfer, transfer_logits,
+            meta["train_seconds"], True, round(meta.get("logit_seconds", 0.0), 1),
+        )  # fmt: skip
 
-    tokenizer = AutoTokenizer.from_pretrained(base_dir)  # type: ignore[no-untyped-call]
     model = load_classifier(base_dir, tc.layers)
     if tc.freeze_layers:
         frozen = [model.base_model.embeddings, *model.base_model.encoder.layer[: tc.freeze_layers]]
@@ -55,21 +67,65 @@ def run_teacher(config: BuildConfig, splits: Splits) -> TeacherResult:
             module.requires_grad_(False)
     result = train_classifier(
         model, tokenizer, splits.train, max_len=tc.max_len, batch_size=tc.batch_size, steps=tc.steps,
-        lr=tc.lr, seed=config.seed, warmup_ratio=tc.warmup_ratio, desc="teacher fine-tune",
+        lr=tc.lr, seed=config.seed, warmup_ratio=tc.warmup_ratio, bf16=tc.bf16, desc="teacher fine-tune",
     )  # fmt: skip
     start = time.perf_counter()
     distill_logits = predict_logits(
-        model, tokenizer, distill.texts, max_len=tc.max_len, desc="teacher logits (train)"
+        model, tokenizer, distill.texts, max_len=tc.max_len, bf16=tc.bf16, desc="teacher logits (train)"
     )
     test_logits = predict_logits(
-        model, tokenizer, splits.test.texts, max_len=tc.max_len, desc="teacher logits (test)"
+        model, tokenizer, splits.test.texts, max_len=tc.max_len, bf16=tc.bf16, desc="teacher logits (test)"
     )
     cache.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(cache / "model")
     tokenizer.save_pretrained(cache / "model")
     np.savez(cache / "logits.npz", distill=distill_logits, test=test_logits)
-    name = f"{base_name} fine-tuned ({tc.steps} steps x {tc.batch_size}, max_len {tc.max_len})"
+    transfer_logits = _transfer_logits(config, cache, transfer, model=model, tokenizer=tokenizer)
+    notes = [f"{tc.steps} steps x {tc.batch_size}", f"max_len {tc.max_len}"]
+    notes += [f"embeddings + {tc.freeze_layers} layers frozen"] * bool(tc.freeze_layers)
+    notes += ["bf16 autocast"] * tc.bf16
+    name = f"{base_name} fine-tuned ({', '.join(notes)})"
     meta = {"name": name, "train_seconds": result.seconds, "logit_seconds": time.perf_counter() - start,
             "final_loss": result.final_loss}  # fmt: skip
     meta_path.write_text(json.dumps(meta, indent=2))
-    return TeacherResult(name, cache / "model", distill_logits, test_logits, result.seconds, False)
+    return TeacherResult(
+        name, cache / "model", distill_logits, test_logits, transfer, transfer_logits, result.seconds, False,
+        round(meta["logit_seconds"], 1),
+    )  # fmt: skip
+
+
+def _transfer_texts(config: BuildConfig, tokenizer: Any) -> tuple[str, ...]:
+    """The unlabelled transfer narrations, normalised as serving normalises; words = the teacher's
+    whole-word vocabulary pieces (ASCII letters, 3+ characters), sorted so the draw is deterministic."""
+    if not config.data.transfer_size:
+        return ()
+    from service.normalize import normalize_text
+    from training.data import sample_transfer_narrations
+
+    words = sorted(t for t in tokenizer.get_vocab() if t.isascii() and t.isalpha() and len(t) >= 3)
+    raw = sample_transfer_narrations(config.data.transfer_size, words, seed=config.seed)
+    return tuple(text for text in (normalize_text(r) for r in raw) if text)
+
+
+def _transfer_logits(
+    config: BuildConfig, cache: Path, texts: tuple[str, ...], *, model: Any = None, tokenizer: Any = None
+) -> npt.NDArray[np.float32]:
+    """Teacher logits on the transfer narrations, cached next to the teacher (keyed by their size)."""
+    if not texts:
+        return np.zeros((0, len(LABELS)), dtype=np.float32)
+    path = cache / f"transfer-{config.data.transfer_size}.npy"
+    if path.exists():
+        cached: npt.NDArray[np.float32] = np.load(path)
+        if len(cached) == len(texts):
+            return cached
+    if model is None or tokenizer is None:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        model = AutoModelForSequenceClassification.from_pretrained(cache / "model")
+        tokenizer = AutoTokenizer.from_pretrained(cache / "model")  # type: ignore[no-untyped-call]
+    tc = config.teacher
+    logits = predict_logits(
+        model, tokenizer, texts, max_len=tc.max_len, bf16=tc.bf16, desc="teacher logits (transfer)"
+    )
+    np.save(path, logits)
+    return logits

@@ -15,7 +15,10 @@ from tqdm import tqdm
 
 from training.dataset import Split, length_batches
 
-__all__ = ["Distillation", "TrainResult", "predict_logits", "train_classifier"]
+__all__ = ["UNLABELLED", "Distillation", "TrainResult", "predict_logits", "train_classifier"]
+
+#: Label id of a distillation-only example (teacher soft targets, no hard label).
+UNLABELLED = -100
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,16 @@ def train_classifier(
     seed: int,
     warmup_ratio: float = 0.1,
     distillation: Distillation | None = None,
+    bf16: bool = False,
     desc: str = "train",
 ) -> TrainResult:
-    """Train ``model`` in place for ``steps`` optimizer steps over length-bucketed batches."""
+    """Train ``model`` in place for ``steps`` optimizer steps over length-bucketed batches.
+
+    Rows labelled :data:`UNLABELLED` contribute only the distillation term (``distillation`` required).
+
+    ``bf16`` runs forward and backward under CPU bfloat16 autocast (weights, optimizer state and losses
+    stay fp32): 2.0x faster for the MPNet teacher on this AVX512-BF16 machine (2.46 -> 1.23 s per step).
+    """
     import time
 
     import torch
@@ -76,6 +86,8 @@ def train_classifier(
     rng = random.Random(seed)
     encoded = _encode(tokenizer, split.texts, max_len)
     labels = torch.tensor(split.labels, dtype=torch.long)
+    if distillation is None and bool((labels == UNLABELLED).any()):
+        raise ValueError("unlabelled rows need a distillation target")
     soft = torch.from_numpy(distillation.teacher_logits) if distillation else None
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=lr, weight_decay=0.01)
@@ -89,8 +101,14 @@ def train_classifier(
                 if step >= steps:
                     break
                 ids, mask = _pad([encoded[i] for i in batch], tokenizer.pad_token_id)
-                logits = model(input_ids=ids, attention_mask=mask).logits
-                loss = F.cross_entropy(logits, labels[batch])
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    logits = model(input_ids=ids, attention_mask=mask).logits.float()
+                hard = labels[batch]
+                known = hard != UNLABELLED
+                # Mean over labelled rows only; a batch of transfer narrations has no hard-label term.
+                loss = (
+                    F.cross_entropy(logits[known], hard[known]) if bool(known.any()) else 0.0 * logits.sum()
+                )
                 if distillation is not None and soft is not None:
                     t = distillation.temperature
                     kd = F.kl_div(
@@ -100,7 +118,7 @@ def train_classifier(
                         reduction="batchmean",
                     )
                     loss = distillation.alpha * kd * t * t + (1 - distillation.alpha) * loss
-                loss.backward()  # type: ignore[no-untyped-call]
+                loss.backward()
                 torch.nn.utils.clip_grad_norm_(trainable, 1.0)
                 optimizer.step()
                 schedule.step()
@@ -120,16 +138,17 @@ def predict_logits(
     *,
     max_len: int,
     batch_size: int = 128,
+    bf16: bool = False,
     desc: str = "predict",
 ) -> npt.NDArray[np.float32]:
-    """Logits in input order (batches are length-bucketed internally)."""
+    """Logits in input order (batches are length-bucketed internally); ``bf16`` as in training."""
     import torch
 
     model.eval()
     encoded = _encode(tokenizer, texts, max_len)
     out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
     batches = list(length_batches([len(e) for e in encoded], batch_size))
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         for batch in tqdm(batches, desc=desc, unit="batch"):
             ids, mask = _pad([encoded[i] for i in batch], tokenizer.pad_token_id)
             out[batch] = model(input_ids=ids, attention_mask=mask).logits.float().numpy()

@@ -7,6 +7,7 @@ preStop + graceful drain; the PDB lets a drain proceed; CPU requests = limits = 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -353,6 +354,18 @@ def test_model_bundle_is_selected_by_value() -> None:
             if doc["kind"] in WORKLOAD_KINDS:
                 env = _env(_pod_spec(doc)["containers"][0])
                 assert env["TXC_MODEL_DIR"] == f"{models_dir}/txclassify-{version}"
+
+
+def test_chart_and_image_default_to_the_indexed_default_bundle() -> None:
+    index = json.loads((REPO_ROOT / "models" / "index.json").read_text())
+    values = yaml.safe_load((REPO_ROOT / "deploy/helm/txclassify/values.yaml").read_text())
+    chart_default = f"{values['model']['name']}-{values['model']['version']}"
+    image_default = re.search(r"^ARG DEFAULT_BUNDLE=(\S+)$", DOCKERFILE.read_text(), re.MULTILINE)
+    assert image_default is not None
+    assert chart_default == image_default.group(1) == index["default"]
+    # Rollback is a pin: every indexed bundle is baked into the image (COPY models/).
+    assert {b["path"] for b in index["bundles"]} >= {index["default"]}
+    assert len(index["bundles"]) >= 2, "the previous bundle must stay shipped for rollback"
 
 
 def test_helm_test_pod_classifies_through_the_service(app_routes: AppRoutes) -> None:

@@ -1,9 +1,11 @@
-"""The committed default bundle's card matches its files."""
+"""The committed bundles' cards match their files; every indexed bundle stays loadable (rollback)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import pytest
 
 from service.bundle import ModelBundle
 from service.normalize import NORMALIZATION_VERSION
@@ -20,8 +22,14 @@ def _default() -> Path:
     return MODELS / str(index["default"])
 
 
-def test_card_matches_files() -> None:
-    directory = _default()
+def _indexed() -> list[str]:
+    index = json.loads((MODELS / "index.json").read_text())
+    return [str(b["path"]) for b in index["bundles"]]
+
+
+@pytest.mark.parametrize("path", _indexed())
+def test_card_matches_files(path: str) -> None:
+    directory = MODELS / path
     card = json.loads((directory / "model_card.json").read_text())
     assert card["model_sha256"] == file_sha256(directory / "model.onnx")
     assert json.loads((directory / "labels.json").read_text()) == list(LABELS)
@@ -42,7 +50,8 @@ def test_card_holds_the_gate_metrics() -> None:
     assert metrics["student_int8"]["macro_f1"] >= gate["min_macro_f1"]
 
 
-def test_bundle_loads_and_fits_the_size_budget() -> None:
-    directory = _default()
+@pytest.mark.parametrize("path", _indexed())
+def test_bundle_loads_and_fits_the_size_budget(path: str) -> None:
+    directory = MODELS / path
     ModelBundle.load(directory)
     assert sum(f.stat().st_size for f in directory.iterdir()) <= MAX_BUNDLE_BYTES

@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 
 from training.data import SPLITS, Narration, catalogue, sample_narrations
+from training.data.catalogue import pinned_to_train
 from training.labels import LABELS
 
 
@@ -62,3 +63,20 @@ def test_texts_are_bounded_and_non_empty() -> None:
 def test_unknown_split_is_rejected() -> None:
     with pytest.raises(ValueError, match="split"):
         sample_narrations(1, split="holdout")
+
+
+def test_entities_named_by_behavioural_cases_train_and_are_never_held_out() -> None:
+    pinned = {(e.label, e.name): e.split for e in catalogue() if pinned_to_train(e.label, e.name)}
+    # Brands the hash alone would hold out (SPOTIFY, AIRBNB, BRITISH GAS went to test, UBER to val).
+    for key in [("ENTERTAINMENT", "SPOTIFY"), ("TRAVEL", "AIRBNB"), ("TRANSPORTATION", "UBER"),
+                ("RENT_AND_UTILITIES", "BRITISH GAS"), ("GENERAL_SERVICES", "JIFFY LUBE")]:  # fmt: skip
+        assert pinned[key] == "train"
+    assert set(pinned.values()) == {"train"}
+    held_out = {n.merchant for n in sample_narrations(3000, seed=0, split="test")}
+    assert not held_out & {name for _, name in pinned}
+
+
+def test_pinning_matches_whole_words_of_the_same_label_only() -> None:
+    assert pinned_to_train("TRANSPORTATION", "UBER")  # "UBER *TRIP HELP.UBER.COM"
+    assert not pinned_to_train("FOOD_AND_DRINK", "UBER")  # no FOOD_AND_DRINK case names it
+    assert not pinned_to_train("GENERAL_MERCHANDISE", "TARGE")  # a prefix of TARGET is not a word

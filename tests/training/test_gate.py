@@ -13,6 +13,7 @@ from training.gate import GateFailed, check
 def _metrics(**changes: Any) -> dict[str, Any]:
     metrics: dict[str, Any] = {
         "teacher": {"macro_f1": 0.95},
+        "baseline": {"macro_f1": 0.90},
         "student_int8": {"macro_f1": 0.945},
         "int8_fp32_agreement": 0.995,
         "batch_invariance_max_delta": 0.0,
@@ -27,7 +28,9 @@ def _metrics(**changes: Any) -> dict[str, Any]:
 def test_good_metrics_pass() -> None:
     report = check(_metrics(), GateConfig())
     assert report.passed
-    assert {c.name for c in report.checks} >= {"macro_f1", "batch_invariance", "teacher_gap", "throughput"}
+    assert {c.name for c in report.checks} >= {
+        "macro_f1", "batch_invariance", "teacher_gap", "throughput", "baseline_gain",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -38,6 +41,7 @@ def test_good_metrics_pass() -> None:
         ({"student_int8": {"macro_f1": 0.90}}, "teacher_gap"),
         ({"throughput": {"bucketed_texts_per_s": 900.0}}, "throughput"),
         ({"behavioural": {"pass_rate": 0.9}}, "behavioural"),
+        ({"baseline": {"macro_f1": 0.946}}, "baseline_gain"),
     ],
 )
 def test_each_threshold_is_enforced_and_named(changes: dict[str, Any], failed: str) -> None:

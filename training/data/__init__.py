@@ -6,7 +6,12 @@ The stable entry point is :func:`sample_narrations`; the load tests import it to
 from __future__ import annotations
 
 from training.data.catalogue import COUNTRIES, SPLITS, Entity, catalogue
-from training.data.generator import TRAFFIC_LABEL_WEIGHTS, Narration, sample_narrations
+from training.data.generator import (
+    TRAFFIC_LABEL_WEIGHTS,
+    Narration,
+    sample_narrations,
+    sample_transfer_narrations,
+)
 
 __all__ = [
     "COUNTRIES",
@@ -16,4 +21,5 @@ __all__ = [
     "Narration",
     "catalogue",
     "sample_narrations",
+    "sample_transfer_narrations",
 ]

