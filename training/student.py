@@ -13,7 +13,7 @@ import numpy as np
 from training.base_models import load_classifier, resolve_base
 from training.config import BuildConfig
 from training.dataset import Split, Splits
-from training.teacher import TeacherResult
+from training.teacher import TeacherResult, transfer_digest
 from training.trainer import UNLABELLED, Distillation, train_classifier
 
 __all__ = ["StudentResult", "run_student"]
@@ -40,7 +40,8 @@ def run_student(
     sc = config.student
     work = Path(config.work_dir)
     base_dir, base_name = resolve_base(sc.base, work)
-    key = config.stage_key(config.data, config.teacher, sc, splits.source)
+    transfer = transfer_digest(teacher.transfer_texts)
+    key = config.stage_key(config.data, config.teacher, sc, splits.source, transfer)
     directory = work / "cache" / f"student-{key}"
     meta_path = directory / "meta.json"
     if not meta_path.exists():

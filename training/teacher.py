@@ -3,6 +3,7 @@ distillation set and the held-out test set (computed once, cached by config hash
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -18,7 +19,7 @@ from training.dataset import Splits
 from training.labels import LABELS
 from training.trainer import predict_logits, train_classifier
 
-__all__ = ["TeacherResult", "run_teacher"]
+__all__ = ["TeacherResult", "run_teacher", "transfer_digest"]
 
 
 @dataclass(frozen=True)
@@ -94,15 +95,27 @@ def run_teacher(config: BuildConfig, splits: Splits) -> TeacherResult:
     )  # fmt: skip
 
 
+def transfer_digest(texts: tuple[str, ...]) -> str:
+    """Short content hash of the transfer narrations (keys the transfer logits and the student cache)."""
+    return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
+
+
 def _transfer_texts(config: BuildConfig, tokenizer: Any) -> tuple[str, ...]:
     """The unlabelled transfer narrations, normalised as serving normalises; words = the teacher's
-    whole-word vocabulary pieces (ASCII letters, 3+ characters), sorted so the draw is deterministic."""
+    whole-word vocabulary pieces (ASCII letters, 3+ characters) minus every word only held-out entities
+    use, sorted so the draw is deterministic."""
     if not config.data.transfer_size:
         return ()
     from service.normalize import normalize_text
     from training.data import sample_transfer_narrations
+    from training.data.catalogue import held_out_words
 
-    words = sorted(t for t in tokenizer.get_vocab() if t.isascii() and t.isalpha() and len(t) >= 3)
+    banned = held_out_words()
+
+    def usable(piece: str) -> bool:
+        return piece.isascii() and piece.isalpha() and len(piece) >= 3 and piece.lower() not in banned
+
+    words = sorted(filter(usable, tokenizer.get_vocab()))
     raw = sample_transfer_narrations(config.data.transfer_size, words, seed=config.seed)
     return tuple(text for text in (normalize_text(r) for r in raw) if text)
 
@@ -110,14 +123,13 @@ def _transfer_texts(config: BuildConfig, tokenizer: Any) -> tuple[str, ...]:
 def _transfer_logits(
     config: BuildConfig, cache: Path, texts: tuple[str, ...], *, model: Any = None, tokenizer: Any = None
 ) -> npt.NDArray[np.float32]:
-    """Teacher logits on the transfer narrations, cached next to the teacher (keyed by their size)."""
+    """Teacher logits on the transfer narrations, cached next to the teacher (keyed by their content)."""
     if not texts:
         return np.zeros((0, len(LABELS)), dtype=np.float32)
-    path = cache / f"transfer-{config.data.transfer_size}.npy"
+    path = cache / f"transfer-{transfer_digest(texts)}.npy"
     if path.exists():
         cached: npt.NDArray[np.float32] = np.load(path)
-        if len(cached) == len(texts):
-            return cached
+        return cached
     if model is None or tokenizer is None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 

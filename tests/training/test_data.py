@@ -5,8 +5,8 @@ from collections import Counter
 
 import pytest
 
-from training.data import SPLITS, Narration, catalogue, sample_narrations
-from training.data.catalogue import pinned_to_train
+from training.data import SPLITS, Narration, catalogue, sample_narrations, sample_transfer_narrations
+from training.data.catalogue import held_out_words, pinned_to_train
 from training.labels import LABELS
 
 
@@ -80,3 +80,16 @@ def test_pinning_matches_whole_words_of_the_same_label_only() -> None:
     assert pinned_to_train("TRANSPORTATION", "UBER")  # "UBER *TRIP HELP.UBER.COM"
     assert not pinned_to_train("FOOD_AND_DRINK", "UBER")  # no FOOD_AND_DRINK case names it
     assert not pinned_to_train("GENERAL_MERCHANDISE", "TARGE")  # a prefix of TARGET is not a word
+
+
+def test_transfer_narrations_are_deterministic_and_avoid_held_out_words() -> None:
+    banned = held_out_words()
+    assert {"subway", "youtube"} <= banned  # test-split brands absent from training
+    assert "pharmacy" not in banned  # generic category words stay usable
+    words = ["alpha", "bravo", "charlie"]
+    first = sample_transfer_narrations(50, words, seed=3)
+    assert first == sample_transfer_narrations(50, words, seed=3)
+    assert first != sample_transfer_narrations(50, words, seed=4)
+    assert any("ALPHA" in t.upper() or "BRAVO" in t.upper() or "CHARLIE" in t.upper() for t in first)
+    with pytest.raises(ValueError, match="words"):
+        sample_transfer_narrations(1, [])

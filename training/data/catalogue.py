@@ -18,7 +18,7 @@ import yaml
 from training.data import vocabulary as v
 from training.labels import LABELS
 
-__all__ = ["COUNTRIES", "SPLITS", "Entity", "catalogue", "entities_for", "pinned_to_train"]
+__all__ = ["COUNTRIES", "SPLITS", "Entity", "catalogue", "entities_for", "held_out_words", "pinned_to_train"]
 
 COUNTRIES: tuple[str, ...] = ("US", "UK", "NG", "EU", "IN")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -133,3 +133,15 @@ def entities_for(label: str, country: str, split: str) -> tuple[Entity, ...]:
         for e in catalogue()
         if e.label == label and country in e.countries and (split == "all" or e.split == split)
     )
+
+
+@cache
+def held_out_words() -> frozenset[str]:
+    """Lower-case words that occur in val/test entity names and in no training entity name ("subway",
+    "youtube", "toyota", ...). Anything the student trains on, labelled or not, must avoid them: an
+    unlabelled "SUBWAY" scored by the teacher would teach the student a held-out brand."""
+
+    def words(splits: set[str]) -> set[str]:
+        return {w.lower() for e in catalogue() if e.split in splits for w in re.findall(r"[A-Za-z]+", e.name)}
+
+    return frozenset(words({"val", "test"}) - words({"train"}))
