@@ -13,7 +13,7 @@ import yaml
 from service.normalize import normalize_text
 from training.labels import LABELS, label_id
 
-__all__ = ["CASES_PATH", "BehaviouralReport", "run_behavioural"]
+__all__ = ["CASES_PATH", "BehaviouralReport", "Cases", "load_cases", "run_behavioural"]
 
 CASES_PATH = Path(__file__).with_name("behavioural_cases.yaml")
 
@@ -33,11 +33,26 @@ class BehaviouralReport:
         return self.passed / self.total if self.total else 1.0
 
 
+@dataclass(frozen=True)
+class Cases:
+    """The parsed case file: must-pass ``(text, label)`` pairs and invariance ``(texts, label)`` groups."""
+
+    version: int
+    must_pass: tuple[tuple[str, str], ...]
+    groups: tuple[tuple[tuple[str, ...], str], ...]
+
+
+def load_cases(path: Path = CASES_PATH) -> Cases:
+    spec = yaml.safe_load(path.read_text())
+    must_pass = tuple((text, label) for label, texts in spec["must_pass"].items() for text in texts)
+    groups = tuple((tuple(g["texts"]), g["label"]) for g in spec.get("invariances", []))
+    return Cases(int(spec["version"]), must_pass, groups)
+
+
 def run_behavioural(predict: Predict, path: Path = CASES_PATH) -> BehaviouralReport:
     """Score every must-pass case and every invariance group (a group passes if all members get its label)."""
-    spec = yaml.safe_load(path.read_text())
-    cases = [(text, label) for label, texts in spec["must_pass"].items() for text in texts]
-    groups = [(g["texts"], g["label"]) for g in spec.get("invariances", [])]
+    spec = load_cases(path)
+    cases, groups = spec.must_pass, spec.groups
     texts = [t for t, _ in cases] + [t for members, _ in groups for t in members]
     predicted = np.asarray(predict([normalize_text(t) for t in texts])).argmax(axis=1)
     failures: list[str] = []
@@ -52,4 +67,4 @@ def run_behavioural(predict: Predict, path: Path = CASES_PATH) -> BehaviouralRep
             shown = ", ".join(f"{t!r}->{LABELS[p]}" for t, p in zip(members, got, strict=True))
             failures.append(f"invariance {label}: {shown}")
     total = len(cases) + len(groups)
-    return BehaviouralReport(int(spec["version"]), total, total - len(failures), tuple(failures))
+    return BehaviouralReport(spec.version, total, total - len(failures), tuple(failures))

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from training.config import GateConfig
+from training.isa import IsaReport
 
 __all__ = ["Check", "GateFailed", "GateReport", "check"]
 
@@ -92,10 +93,9 @@ def check(metrics: dict[str, Any], config: GateConfig) -> GateReport:
         gap = round(metrics["teacher"]["macro_f1"] - int8["macro_f1"], 4)
         checks.append(Check("teacher_gap", gap <= config.max_teacher_gap, gap, config.max_teacher_gap, "<="))
     if "isa" in metrics:
-        isa = metrics["isa"]
-        same = isa["max_delta"] <= config.max_batch_delta and isa["top1_agreement"] == 1.0
-        name = f"same_answer_on_{isa['cpu']}"
-        checks.append(Check(name, same, isa["max_delta"], config.max_batch_delta, "<="))
+        isa = IsaReport(**metrics["isa"])
+        same = isa.same_answers(config.max_batch_delta)
+        checks.append(Check(f"same_answer_on_{isa.cpu}", same, isa.max_delta, config.max_batch_delta, "<="))
     if "baseline" in metrics:
         floor = config.min_gain_over_baseline
         gain = round(int8["macro_f1"] - metrics["baseline"]["macro_f1"], 4)

@@ -54,6 +54,10 @@ class IsaReport:
     top1_agreement: float
     seconds: float
 
+    def same_answers(self, tolerance: float) -> bool:
+        """Every top label equal and no probability moved by more than ``tolerance``."""
+        return self.max_delta <= tolerance and self.top1_agreement == 1.0
+
 
 def probabilities(
     model_path: Path, tokenizer_path: Path, *, max_len: int, pad_id: int, texts: Sequence[str]

@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-import yaml
-
 from training.data import vocabulary as v
 from training.labels import LABELS
 
@@ -43,11 +41,11 @@ class Entity:
 @cache
 def _behavioural_texts() -> tuple[tuple[str, str], ...]:
     """(label, upper-cased text) of every behavioural case (must-pass and invariance members)."""
-    from training.behavioural import CASES_PATH
+    from training.behavioural import load_cases
 
-    spec = yaml.safe_load(CASES_PATH.read_text())
-    rows = [(label, text) for label, texts in spec["must_pass"].items() for text in texts]
-    rows += [(group["label"], text) for group in spec.get("invariances", []) for text in group["texts"]]
+    cases = load_cases()
+    rows = [(label, text) for text, label in cases.must_pass]
+    rows += [(label, text) for texts, label in cases.groups for text in texts]
     return tuple((label, text.upper()) for label, text in rows)
 
 
