@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from service.tokenization import TokenIds
 from training.runtime import OnnxClassifier, softmax
 
 __all__ = ["Throughput", "batch_invariance", "throughput"]
@@ -40,7 +41,7 @@ class Throughput:
     mean_tokens: float
 
 
-def _rate(model: OnnxClassifier, batches: Sequence[Sequence[Sequence[int]]], repeats: int) -> float:
+def _rate(model: OnnxClassifier, batches: Sequence[Sequence[TokenIds]], repeats: int) -> float:
     best = 0.0
     n = sum(len(b) for b in batches)
     for _ in range(repeats):
