@@ -10,6 +10,7 @@ txclassify-train check-isa models/txclassify-1.0.0 --texts 128   # same answers 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -18,6 +19,13 @@ from pathlib import Path
 from training.isa import EMULATED_CPU
 
 __all__ = ["main"]
+
+#: Modules of the ``[train]`` extra that ``build`` and ``import-hf`` import; the serving image has none of
+#: them, so this CLI names what is missing instead of failing with an import traceback.
+_TRAIN_MODULES = ("torch", "transformers", "optimum", "onnx", "sklearn", "matplotlib", "tqdm", "yaml")
+#: ``sample`` and ``check-isa`` read the behavioural case file (YAML) through the generator.
+_LIGHT_MODULES = ("yaml",)
+_INSTALL = "pip install torch==2.13.0 && pip install 'txclassify[train]'"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,8 +87,20 @@ def _check_isa(args: argparse.Namespace) -> int:
     return 0 if same else 1
 
 
+def _missing(modules: Sequence[str]) -> list[str]:
+    return [name for name in modules if importlib.util.find_spec(name) is None]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    missing = _missing(_TRAIN_MODULES if args.command in ("build", "import-hf") else _LIGHT_MODULES)
+    if missing:
+        print(
+            f"error: txclassify-train {args.command} needs the [train] extra "
+            f"(missing: {', '.join(missing)}); install it with: {_INSTALL}",
+            file=sys.stderr,
+        )
+        return 2
     if args.command == "sample":
         from training.data import sample_narrations
 
