@@ -27,7 +27,7 @@ RUN python3 -m venv /opt/venv \
     && rm -rf /tmp/wheelhouse
 
 FROM ${BASE} AS runtime
-ARG DEFAULT_BUNDLE=txclassify-1.1.0
+ARG DEFAULT_BUNDLE=txclassify-1.2.0
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown

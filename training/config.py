@@ -72,6 +72,9 @@ class StudentConfig:
     alpha: float = 0.7
     #: Train under CPU bfloat16 autocast (fp32 weights; the export and the gate see fp32 weights).
     bf16: bool = False
+    #: Keep the pretrained word-embedding table fixed, so words no training text holds (unseen brands)
+    #: stay where pre-training put them relative to the words the student learns from.
+    freeze_embeddings: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ candidate). One JSON line per variant; variants are ``key=value`` lists separate
         "layers=0,1,2,3,4,5;prune=0;transfer=0" "layers=2,5;epochs=8"
 
 Keys: ``layers`` (comma-separated MiniLM layer ids), ``prune`` (0/1), ``keep`` (keep_first_vocab),
-``epochs``, ``alpha``, ``T`` (temperature), ``lr``, ``transfer`` (unlabelled transfer narrations).
+``epochs``, ``alpha``, ``T`` (temperature), ``lr``, ``freeze`` (0/1: fixed word embeddings),
+``transfer`` (unlabelled transfer narrations).
 Students are cached like the build's, so a variant equal to the build's student costs nothing.
 """
 
@@ -23,7 +24,7 @@ from training.config import BuildConfig, StudentConfig, load_config
 
 __all__ = ["main", "parse_variant"]
 
-_STUDENT_KEYS = {"layers", "prune", "keep", "epochs", "alpha", "T", "lr"}
+_STUDENT_KEYS = {"layers", "prune", "keep", "epochs", "alpha", "T", "lr", "freeze"}
 
 
 def parse_variant(spec: str, base: BuildConfig) -> BuildConfig:
@@ -40,6 +41,8 @@ def parse_variant(spec: str, base: BuildConfig) -> BuildConfig:
         changes["prune_vocab"] = pairs["prune"] == "1"
     if "keep" in pairs:
         changes["keep_first_vocab"] = int(pairs["keep"])
+    if "freeze" in pairs:
+        changes["freeze_embeddings"] = pairs["freeze"] == "1"
     if "epochs" in pairs:
         changes["epochs"] = int(pairs["epochs"])
     for key, field in (("alpha", "alpha"), ("T", "temperature"), ("lr", "lr")):

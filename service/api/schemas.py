@@ -131,7 +131,7 @@ class ClassifyResponse(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "model": {"name": "txclassify", "version": "1.1.0"},
+                    "model": {"name": "txclassify", "version": "1.2.0"},
                     "results": [
                         {
                             "id": "t1",

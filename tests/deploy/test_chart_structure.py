@@ -348,7 +348,10 @@ def test_model_bundle_is_selected_by_value() -> None:
     assert re.search(rf"^COPY models/ {re.escape(models_dir)}/?$", dockerfile, re.MULTILINE), (
         "the chart's model.modelsDir must be where the Dockerfile puts the bundles"
     )
-    for version in ("1.0.0", "1.1.0"):
+    index = json.loads((REPO_ROOT / "models" / "index.json").read_text())
+    versions = [bundle["version"] for bundle in index["bundles"]]
+    assert len(versions) >= 2, "the previous bundle must stay selectable for rollback"
+    for version in versions:
         rendered = render({"model": {"version": version}, "bulkScore": {"enabled": True}})
         for doc in rendered.docs:
             if doc["kind"] in WORKLOAD_KINDS:
