@@ -46,12 +46,10 @@ def _versions() -> dict[str, str]:
 
 
 def _calibration_rows(tokenizer_path: Path, texts: tuple[str, ...], max_len: int) -> list[list[int]]:
-    from tokenizers import Tokenizer
+    """Token ids exactly as the service makes them (its ``TextTokenizer``: truncation, no padding)."""
+    from service.tokenization import TextTokenizer
 
-    tokenizer = Tokenizer.from_file(str(tokenizer_path))
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(max_len)
-    return [list(e.ids) for e in tokenizer.encode_batch(list(texts))]
+    return [row.tolist() for row in TextTokenizer.from_file(tokenizer_path, max_len).encode(texts)]
 
 
 def _write_report(work: Path, name: str, metrics: dict[str, Any], summary: str) -> None:
