@@ -58,4 +58,5 @@ PY
 
 touch "${stamp}"
 "${dest}/helm" version --short
-"${dest}/kubectl" version --client=true 2>/dev/null | head -1
+# sed reads all of it (head -1 would exit early and, under pipefail, fail the script with SIGPIPE: 141)
+"${dest}/kubectl" version --client=true 2>/dev/null | sed -n 1p
