@@ -7,6 +7,7 @@ and read its stderr (the JSON log) from a file so that a chatty server can never
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -60,6 +61,9 @@ def poll_until(probe: Callable[[], T | None], *, timeout_s: float, what: str, in
         time.sleep(interval_s)
 
 
+_LOG_SEQUENCE = itertools.count()
+
+
 class ServerProcess:
     """``txclassify serve`` in a subprocess; a context manager that always reaps it.
 
@@ -71,8 +75,12 @@ class ServerProcess:
         self.port = port if port is not None else free_port()
         self.base_url = f"http://{HOST}:{self.port}"
         self._env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
-        self._stdout_path = log_dir / f"server-{self.port}.out"
-        self._stderr_path = log_dir / f"server-{self.port}.err"
+        # Named by a per-process sequence as well as the port: servers that fail before binding leave
+        # their port free, so free_port() can hand the same port to the next one, and two servers
+        # writing one log file mixed up which fault printed what.
+        name = f"server-{self.port}-{next(_LOG_SEQUENCE)}"
+        self._stdout_path = log_dir / f"{name}.out"
+        self._stderr_path = log_dir / f"{name}.err"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
