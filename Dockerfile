@@ -19,10 +19,12 @@ ARG EXTRAS=""
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY wheelhouse/ /tmp/wheelhouse/
 # Only binary wheels from the local wheelhouse: no compiler, no index. pip and setuptools are then
-# removed from the venv: the runtime image never installs anything.
+# removed from the venv: the runtime image never installs anything. The wheel holds service/ only, so
+# the model pipeline's console script (txclassify-train) is removed too: it could only fail here.
 RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-index --find-links=/tmp/wheelhouse --only-binary=:all: "txclassify${EXTRAS}" \
     && /opt/venv/bin/pip uninstall --yes setuptools pip \
+    && rm -f /opt/venv/bin/txclassify-train \
     && find /opt/venv -depth -type d -name tests -exec rm -rf {} + \
     && rm -rf /tmp/wheelhouse
 

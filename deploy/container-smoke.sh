@@ -173,8 +173,9 @@ assert os.getuid() == 10001, f"uid {os.getuid()}"
 assert importlib.util.find_spec("torch") is None, "torch is installed"
 compilers = [c for c in ("gcc", "cc", "c++", "g++", "clang") if shutil.which(c)]
 assert not compilers, f"compilers in the runtime image: {compilers}"
+assert shutil.which("txclassify") and not shutil.which("txclassify-train"), "serving CLI only"
 import onnxruntime, service
-print("IMAGE_CHECKS=ok uid=10001 torch=absent compilers=none onnxruntime=" + onnxruntime.__version__)
+print("IMAGE_CHECKS=ok uid=10001 torch=absent compilers=none cli=txclassify onnxruntime=" + onnxruntime.__version__)
 '
 
 # --- run it read-only on a free loopback port and wait for readiness

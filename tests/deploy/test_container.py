@@ -94,6 +94,7 @@ def test_image_builds_offline_and_classifies_read_only(built_image: BuiltImage) 
     assert out["IMAGE_CHECKS"].startswith("ok "), out["IMAGE_CHECKS"]
     assert "torch=absent" in out["IMAGE_CHECKS"]
     assert "compilers=none" in out["IMAGE_CHECKS"]
+    assert "cli=txclassify " in out["IMAGE_CHECKS"]  # the serving CLI, not the training one
     assert json.loads(out["READYZ"])["status"] == "ready"
     answer = json.loads(out["CLASSIFY"])
     assert answer["results"][0]["id"] == "smoke-1"
