@@ -21,9 +21,8 @@ __all__ = ["OnnxClassifier", "softmax"]
 class OnnxClassifier:
     """One model file with its tokenizer; ``threads`` intra-op threads, sequential execution.
 
-    ``spin`` keeps ORT's busy-waiting workers (its default): the gate's throughput check measures the model
-    alone on a quiet machine, where spinning is a few percent faster; the service turns it off because
-    its event loop shares the cores.
+    ``spin`` keeps ORT's default busy-waiting workers, as every gate measured so far did (its throughput
+    check runs the model alone); the service turns spinning off because its event loop shares the cores.
     """
 
     def __init__(
