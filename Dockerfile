@@ -19,8 +19,10 @@ ARG EXTRAS=""
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY wheelhouse/ /tmp/wheelhouse/
 # Only binary wheels from the local wheelhouse: no compiler, no index. pip and setuptools are then
-# removed from the venv: the runtime image never installs anything. The wheel holds service/ only, so
-# the model pipeline's console script (txclassify-train) is removed too: it could only fail here.
+# removed from the venv: the runtime image never installs anything. The image serves only: whichever
+# wheel it gets (container-smoke.sh builds one from service/ alone, deploy/README.md's recipe from the
+# whole repository), the model pipeline's console script (txclassify-train) is removed, because torch
+# and the [train] extra are never here and it could only fail.
 RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-index --find-links=/tmp/wheelhouse --only-binary=:all: "txclassify${EXTRAS}" \
     && /opt/venv/bin/pip uninstall --yes setuptools pip \
