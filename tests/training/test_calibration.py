@@ -71,6 +71,7 @@ def test_reliability_bins_count_every_row_once_and_report_accuracy(tmp_path: Pat
     bins = reliability_bins(labels, probs)
     assert sum(b["count"] for b in bins) == 4
     top = next(b for b in bins if b["low"] == 0.9)
-    assert top["count"] == 2 and top["accuracy"] == 0.5
+    assert top["count"] == 2
+    assert top["accuracy"] == 0.5
     plot_reliability({"x": (labels, probs)}, tmp_path / "r.png", "t")
     assert (tmp_path / "r.png").stat().st_size > 0
