@@ -1,11 +1,21 @@
-"""Model bundles: find one, read it, and refuse it loudly if anything is inconsistent.
+"""Model bundles: the one definition of the format; find one, read it, refuse it loudly if inconsistent.
 
-A bundle is a directory with ``model.onnx``, ``tokenizer.json``, ``labels.json`` and ``model_card.json``
-(the format is fixed in docs/architecture.md). ``ModelBundle.load`` checks everything that can be checked
-before serving: files present, card keys, the model's sha256, the normalisation version, that the
-tokenizer loads, and that the graph's output width equals the number of labels. Every failure is a
-``BundleError`` whose message is one line naming the file and the problem, so a pod that cannot serve
-says why in its first log line.
+A bundle is a directory with ``model.onnx``, ``tokenizer.json``, ``labels.json`` and ``model_card.json``,
+and optionally ``gazetteer.tsv`` (the format is fixed in docs/architecture.md; the training writer checks
+what it wrote with ``ModelBundle.load``). ``ModelBundle.load`` checks everything that can be checked
+before serving: files present, card keys, the model's sha256, the normalisation version, the card's
+``inputs`` against the files, that the tokenizer loads, and that the graph's output width equals the
+number of labels. Every failure is a ``BundleError`` whose message is one line naming the file and the
+problem, so a pod that cannot serve says why in its first log line.
+
+The card's optional ``inputs`` says what the model reads besides the narration::
+
+    "inputs": {"direction": true,
+               "gazetteer": {"source": "name-suggestion-index 8.0.20260918", "entries": 20000}}
+
+``direction``: the model was trained with a ``"debit | "``/``"credit | "`` prefix; ``gazetteer``: with
+a brand-hint prefix from ``gazetteer.tsv`` (``null`` when the bundle has none). A card without
+``inputs`` (every bundle before ``txc-norm-2``) reads as ``{"direction": false, "gazetteer": null}``.
 """
 
 from __future__ import annotations
@@ -14,20 +24,38 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from service.errors import BundleError
-from service.normalize import NORMALIZATION_VERSION
+from service.gazetteer import Gazetteer
+from service.normalize import SUPPORTED_NORMALIZATIONS
 
-__all__ = ["ModelBundle", "default_model_dir", "file_sha256"]
+__all__ = [
+    "BUNDLE_FILES",
+    "CARD_FILE",
+    "GAZETTEER_FILE",
+    "LABELS_FILE",
+    "MODEL_FILE",
+    "TOKENIZER_FILE",
+    "BundleInputs",
+    "GazetteerInfo",
+    "ModelBundle",
+    "card_inputs",
+    "check_card",
+    "default_model_dir",
+    "file_sha256",
+]
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 LABELS_FILE = "labels.json"
 CARD_FILE = "model_card.json"
+GAZETTEER_FILE = "gazetteer.tsv"
 INDEX_FILE = "index.json"
+#: Files every bundle has; ``GAZETTEER_FILE`` is the one optional file the loader reads.
+BUNDLE_FILES = (MODEL_FILE, TOKENIZER_FILE, LABELS_FILE, CARD_FILE)
 _REQUIRED_CARD_KEYS: Mapping[str, type | tuple[type, ...]] = {
     "name": str,
     "version": str,
@@ -44,8 +72,38 @@ _REQUIRED_CARD_KEYS: Mapping[str, type | tuple[type, ...]] = {
 
 
 @dataclass(frozen=True)
+class GazetteerInfo:
+    """What the card says about the bundle's gazetteer; the loader checks it against the file."""
+
+    source: str
+    entries: int
+
+
+@dataclass(frozen=True)
+class BundleInputs:
+    """What the model reads besides the narration (the card's ``inputs``)."""
+
+    direction: bool = False
+    gazetteer: GazetteerInfo | None = None
+
+    def as_card(self) -> dict[str, Any]:
+        """The card's ``inputs`` value (also what ``/v1/models`` reports)."""
+        gazetteer = self.gazetteer
+        return {
+            "direction": self.direction,
+            "gazetteer": None
+            if gazetteer is None
+            else {"source": gazetteer.source, "entries": gazetteer.entries},
+        }
+
+
+@dataclass(frozen=True)
 class ModelBundle:
-    """A verified bundle on disk. Build it with ``ModelBundle.load``."""
+    """A verified bundle on disk. Build it with ``ModelBundle.load``.
+
+    ``normalization`` is one of ``SUPPORTED_NORMALIZATIONS``; ``gazetteer`` is loaded from
+    ``gazetteer.tsv`` exactly when ``inputs.gazetteer`` is set.
+    """
 
     path: Path
     name: str
@@ -55,6 +113,9 @@ class ModelBundle:
     pad_token_id: int
     abstain_threshold: float
     card: Mapping[str, Any]
+    normalization: str
+    inputs: BundleInputs
+    gazetteer: Gazetteer | None = field(default=None, repr=False, compare=False)
 
     @property
     def model_path(self) -> Path:
@@ -70,19 +131,16 @@ class ModelBundle:
         directory = Path(path)
         if not directory.is_dir():
             raise BundleError(f"{directory}: model bundle directory not found")
-        for name in (MODEL_FILE, TOKENIZER_FILE, LABELS_FILE, CARD_FILE):
+        for name in BUNDLE_FILES:
             if not (directory / name).is_file():
                 raise BundleError(f"{directory / name}: missing from the bundle")
         card = _read_json(directory / CARD_FILE)
         if not isinstance(card, dict):
             raise BundleError(f"{directory / CARD_FILE}: expected a JSON object")
-        _check_card(directory / CARD_FILE, card)
+        check_card(directory / CARD_FILE, card)
         labels = _read_labels(directory / LABELS_FILE)
-        if card["normalization"] != NORMALIZATION_VERSION:
-            raise BundleError(
-                f"{directory / CARD_FILE}: normalization {card['normalization']!r} differs from this "
-                f"service's {NORMALIZATION_VERSION!r}; the model was trained on differently prepared text"
-            )
+        inputs = card_inputs(directory / CARD_FILE, card)
+        gazetteer = _read_gazetteer(directory, inputs, labels)
         digest = file_sha256(directory / MODEL_FILE)
         if digest != card["model_sha256"].lower():
             raise BundleError(
@@ -104,6 +162,9 @@ class ModelBundle:
             pad_token_id=card["pad_token_id"],
             abstain_threshold=float(card["abstain_threshold"]),
             card=card,
+            normalization=card["normalization"],
+            inputs=inputs,
+            gazetteer=gazetteer,
         )
 
 
@@ -138,7 +199,9 @@ def _read_json(path: Path) -> Any:
         raise BundleError(f"{path}: unreadable JSON ({_one_line(error)})") from error
 
 
-def _check_card(path: Path, card: Mapping[str, Any]) -> None:
+def check_card(path: Path, card: Mapping[str, Any]) -> None:
+    """Refuse a card (``path`` names it in the error) whose required keys are missing or mistyped, or
+    whose normalisation this service cannot build inputs for."""
     for key, expected in _REQUIRED_CARD_KEYS.items():
         if key not in card:
             raise BundleError(f"{path}: required key {key!r} is missing")
@@ -149,6 +212,62 @@ def _check_card(path: Path, card: Mapping[str, Any]) -> None:
         raise BundleError(f"{path}: max_seq_len must be at least 2, got {card['max_seq_len']}")
     if not 0.0 <= card["abstain_threshold"] <= 1.0:
         raise BundleError(f"{path}: abstain_threshold must be within [0, 1]")
+    if card["normalization"] not in SUPPORTED_NORMALIZATIONS:
+        raise BundleError(
+            f"{path}: normalization {card['normalization']!r} differs from those this service builds "
+            f"({', '.join(SUPPORTED_NORMALIZATIONS)}); the model was trained on differently prepared text"
+        )
+
+
+def card_inputs(path: Path, card: Mapping[str, Any]) -> BundleInputs:
+    """The card's ``inputs`` (the default when absent); ``BundleError`` naming ``path`` if malformed.
+
+    A ``txc-norm-1`` model reads the narration only, so its card may not claim direction or a gazetteer.
+    """
+    if "inputs" not in card:
+        return BundleInputs()
+    value = card["inputs"]
+    if not isinstance(value, dict) or set(value) != {"direction", "gazetteer"}:
+        raise BundleError(f"{path}: 'inputs' must be an object with exactly 'direction' and 'gazetteer'")
+    direction, gazetteer = value["direction"], value["gazetteer"]
+    if not isinstance(direction, bool):
+        raise BundleError(f"{path}: 'inputs.direction' must be true or false")
+    info = None
+    if gazetteer is not None:
+        if (
+            not isinstance(gazetteer, dict)
+            or set(gazetteer) != {"source", "entries"}
+            or not isinstance(gazetteer["source"], str)
+            or not gazetteer["source"]
+            or not isinstance(gazetteer["entries"], int)
+            or isinstance(gazetteer["entries"], bool)
+            or gazetteer["entries"] < 0
+        ):
+            raise BundleError(
+                f'{path}: \'inputs.gazetteer\' must be null or {{"source": <text>, "entries": <count>}}'
+            )
+        info = GazetteerInfo(gazetteer["source"], gazetteer["entries"])
+    if card["normalization"] == "txc-norm-1" and (direction or info is not None):
+        raise BundleError(f"{path}: a txc-norm-1 model reads neither a direction nor a gazetteer hint")
+    return BundleInputs(direction=direction, gazetteer=info)
+
+
+def _read_gazetteer(directory: Path, inputs: BundleInputs, labels: tuple[str, ...]) -> Gazetteer | None:
+    path = directory / GAZETTEER_FILE
+    if inputs.gazetteer is None:
+        if path.exists():
+            raise BundleError(f"{path}: present, but the card's 'inputs.gazetteer' is null")
+        return None
+    if not path.is_file():
+        raise BundleError(f"{path}: missing from the bundle (the card's 'inputs.gazetteer' names one)")
+    gazetteer = Gazetteer.from_file(path, labels=labels)
+    found = GazetteerInfo(gazetteer.source, len(gazetteer))
+    if found != inputs.gazetteer:
+        raise BundleError(
+            f"{path}: holds {found.entries} entries from {found.source!r}; the card says "
+            f"{inputs.gazetteer.entries} from {inputs.gazetteer.source!r}"
+        )
+    return gazetteer
 
 
 def _read_labels(path: Path) -> tuple[str, ...]:

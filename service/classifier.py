@@ -3,7 +3,9 @@
 ``Classifier.load(path)`` verifies the bundle and loads it once. ``classify(texts)`` scores synchronously
 (CLI, bulk files, notebooks); ``await aclassify(texts)`` goes through the dynamic batcher, so concurrent
 callers share model batches. Both give the same numbers for the same text: every batch is padded to its own
-longest item and each text is scored independently of its neighbours.
+longest item and each text is scored independently of its neighbours. What the model reads is
+``service.normalize.model_input`` of the text, its direction (if the bundle reads directions) and the
+bundle gazetteer's brand hint (if it has one); that string is also the cache key.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from service.bundle import ModelBundle, default_model_dir
 from service.cache import ResultCache
 from service.engine import OnnxEngine, softmax
 from service.errors import BundleError, ErrorDetail, InvalidInputError
-from service.normalize import normalize_text
+from service.normalize import DIRECTIONS, model_input, normalize_text
 from service.settings import Settings
 from service.tokenization import TextTokenizer, TokenIds
 
@@ -152,9 +154,17 @@ class Classifier:
 
     # -- synchronous -------------------------------------------------------------------------------------
 
-    def classify(self, texts: Sequence[str]) -> list[Prediction]:
-        """Score ``texts`` now, in this thread, in token-budgeted batches. One prediction per text."""
-        keys = self._normalize(texts)
+    def classify(
+        self, texts: Sequence[str], *, directions: Sequence[str | None] | None = None
+    ) -> list[Prediction]:
+        """Score ``texts`` now, in this thread, in token-budgeted batches. One prediction per text.
+
+        ``directions`` (one per text, ``"debit"``, ``"credit"`` or ``None``) reaches the model only if the
+        bundle was trained with it (``bundle.inputs.direction``); it is validated either way. Raises
+        ``InvalidInputError`` naming each empty text (``("texts", i)``) and each bad direction
+        (``("directions", i)``).
+        """
+        keys = self._model_inputs(texts, directions)
         rows, missing = self._lookup(keys)
         unique = list(dict.fromkeys(keys[i] for i in missing))
         if unique:
@@ -220,12 +230,27 @@ class Classifier:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
 
-    async def aclassify(self, texts: Sequence[str], *, client_id: str | None = None) -> list[Prediction]:
-        """Score ``texts`` through the dynamic batcher, sharing batches with concurrent callers."""
-        return (await self.aclassify_with_timings(texts, client_id=client_id)).predictions
+    async def aclassify(
+        self,
+        texts: Sequence[str],
+        *,
+        directions: Sequence[str | None] | None = None,
+        client_id: str | None = None,
+    ) -> list[Prediction]:
+        """Score ``texts`` through the dynamic batcher, sharing batches with concurrent callers.
+
+        ``directions`` as for ``classify``; the same text and direction always get the same answer.
+        """
+        outcome = await self.aclassify_with_timings(texts, directions=directions, client_id=client_id)
+        return outcome.predictions
 
     async def aclassify_with_timings(
-        self, texts: Sequence[str], *, client_id: str | None = None, timeout_s: float | None = None
+        self,
+        texts: Sequence[str],
+        *,
+        directions: Sequence[str | None] | None = None,
+        client_id: str | None = None,
+        timeout_s: float | None = None,
     ) -> Classification:
         """Like ``aclassify``, with timings; raises the batcher's errors (overloaded, deadline, ...)."""
         await self.start()
@@ -234,7 +259,7 @@ class Classifier:
         deadline = self._clock() + (timeout_s if timeout_s is not None else self.settings.request_timeout_s)
         # Refuse early under overload, before paying for tokenisation (submit checks again, exactly).
         batcher.check_admission(len(texts))
-        keys, rows, missing, work = await asyncio.to_thread(self._prepare, texts)
+        keys, rows, missing, work = await asyncio.to_thread(self._prepare, texts, directions)
         if self._observer is not None and len(texts) > len(missing):
             self._observer.cache_hits(len(texts) - len(missing))
         outcome = await batcher.submit(work, client_id=client_id, deadline=deadline)
@@ -251,9 +276,9 @@ class Classifier:
         )
 
     def _prepare(
-        self, texts: Sequence[str]
+        self, texts: Sequence[str], directions: Sequence[str | None] | None
     ) -> tuple[list[str], dict[int, Probabilities], list[int], list[WorkItem[TokenIds]]]:
-        keys = self._normalize(texts)
+        keys = self._model_inputs(texts, directions)
         rows, missing = self._lookup(keys)
         ids = self._tokenizer.encode([keys[i] for i in missing])
         work = [WorkItem(keys[i], len(tokens), tokens) for i, tokens in zip(missing, ids, strict=True)]
@@ -269,14 +294,43 @@ class Classifier:
 
     # -- shared helpers ----------------------------------------------------------------------------------
 
-    def _normalize(self, texts: Sequence[str]) -> list[str]:
-        keys = [normalize_text(text) for text in texts]
-        empty = [i for i, key in enumerate(keys) if not key]
-        if empty:
+    def _model_inputs(self, texts: Sequence[str], directions: Sequence[str | None] | None) -> list[str]:
+        """The model's input for each text, built by ``model_input`` for the bundle's normalisation; it is
+        also the cache key, so an answer depends only on the text and its direction."""
+        if directions is not None and len(directions) != len(texts):
             raise InvalidInputError(
-                f"{len(empty)} text(s) are empty after normalisation",
-                [ErrorDetail(("texts", i), "text is empty after normalisation") for i in empty[:20]],
+                f"{len(directions)} directions for {len(texts)} texts",
+                [ErrorDetail(("directions",), "give one direction (or None) per text")],
             )
+        bundle = self.bundle
+        gazetteer = bundle.gazetteer
+        reads_direction = bundle.inputs.direction
+        keys: list[str] = []
+        problems: list[ErrorDetail] = []
+        for i, text in enumerate(texts):
+            direction = None if directions is None else directions[i]
+            if direction is not None and direction not in DIRECTIONS:
+                problems.append(ErrorDetail(("directions", i), f"must be one of {', '.join(DIRECTIONS)}"))
+                direction = None
+            normalized = normalize_text(text)
+            if not normalized:
+                problems.append(ErrorDetail(("texts", i), "text is empty after normalisation"))
+            keys.append(
+                model_input(
+                    normalized,  # normalize_text is idempotent: model_input gives what it gives for text
+                    direction=direction if reads_direction else None,
+                    hint=gazetteer.lookup(normalized) if gazetteer is not None and normalized else None,
+                    version=bundle.normalization,
+                )
+            )
+        if problems:
+            empty = sum(1 for problem in problems if problem.loc[0] == "texts")
+            bad = len(problems) - empty
+            summary = [
+                f"{empty} text(s) are empty after normalisation" if empty else "",
+                f"{bad} direction(s) are not one of {', '.join(DIRECTIONS)}" if bad else "",
+            ]
+            raise InvalidInputError("; ".join(part for part in summary if part), problems[:20])
         return keys
 
     def _lookup(self, keys: list[str]) -> tuple[dict[int, Probabilities], list[int]]:

@@ -1,16 +1,33 @@
-"""Brand gazetteer: a table of merchant names (match keys) to labels, looked up in a narration.
+"""Brand gazetteer: merchant names (match keys) mapped to labels, found in a narration's words.
 
 ``match_key`` is the one folding rule for both sides: the training side builds the table's keys with it
 (from name-suggestion-index brand names) and serving folds each narration with it before lookup, so a key
-and a narration that spell a brand alike always meet.
+and a narration that spell a brand alike always meet. A bundle may ship the table as ``gazetteer.tsv``::
+
+    # txclassify gazetteer
+    # source: name-suggestion-index 8.0.20260918
+    # entries: 2
+    seven eleven<TAB>GENERAL_MERCHANDISE
+    tesco<TAB>FOOD_AND_DRINK
+
+Header comment lines first (``source`` and ``entries`` required), then one ``key<TAB>label`` line per
+entry, keys unique and already in ``match_key`` form, at most ``MAX_KEY_WORDS`` words.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection, Iterator, Mapping
+from pathlib import Path
 
-__all__ = ["match_key"]
+from service.errors import BundleError
+
+__all__ = ["MAX_KEY_WORDS", "Gazetteer", "match_key"]
+
+#: The longest brand name, in words, that a key may have (and the longest n-gram a lookup tries).
+MAX_KEY_WORDS = 5
+_TITLE = "# txclassify gazetteer"
 
 _APOSTROPHES = re.compile("['\u2019]")
 # ``\w`` is letters, digits and underscore in every script; the underscore is punctuation here.
@@ -29,3 +46,132 @@ def match_key(text: str) -> str:
     unaccented = "".join(char for char in decomposed if not unicodedata.combining(char))
     joined = _APOSTROPHES.sub("", unaccented)
     return _NOT_ALPHANUMERIC.sub(" ", joined).strip()
+
+
+class Gazetteer(Mapping[str, str]):
+    """An immutable match-key -> label table with the ``source`` it was built from.
+
+    Raises ``ValueError`` for a key that is empty, not in ``match_key`` form or longer than
+    ``MAX_KEY_WORDS`` words, for an empty or multi-line label or source, and (when ``labels`` is given)
+    for a label outside ``labels``.
+    """
+
+    def __init__(
+        self, entries: Mapping[str, str], source: str, *, labels: Collection[str] | None = None
+    ) -> None:
+        if not source.strip() or _breaks_a_line(source):
+            raise ValueError(f"source {source!r} must be one non-empty line")
+        for key, label in entries.items():
+            problem = _key_problem(key) or _label_problem(label, labels)
+            if problem:
+                raise ValueError(f"entry {key!r} -> {label!r}: {problem}")
+        self.source = source.strip()
+        self._entries = dict(entries)
+        # The longest key starting with each word: a lookup tries only n-grams that can exist.
+        self._longest: dict[str, int] = {}
+        for key in self._entries:
+            words = key.split(" ")
+            self._longest[words[0]] = max(self._longest.get(words[0], 0), len(words))
+
+    def __getitem__(self, key: str) -> str:
+        return self._entries[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"Gazetteer({len(self)} entries, source={self.source!r})"
+
+    def lookup(self, text: str) -> str | None:
+        """The label of the key found in ``text``, else ``None``.
+
+        Keys match whole words of ``match_key(text)`` only (``"shell"`` never matches ``"shellfish"``).
+        When several keys occur, the leftmost wins, and of those starting at the same word the longest.
+        """
+        words = match_key(text).split(" ")
+        longest = self._longest
+        for start, word in enumerate(words):
+            most = longest.get(word)
+            if most is None:
+                continue
+            for end in range(min(start + most, len(words)), start, -1):
+                label = self._entries.get(" ".join(words[start:end]))
+                if label is not None:
+                    return label
+        return None
+
+    def write(self, path: Path | str) -> None:
+        """Write the table as TSV (header, then entries sorted by key), readable by ``from_file``."""
+        lines = [_TITLE, f"# source: {self.source}", f"# entries: {len(self)}"]
+        lines.extend(f"{key}\t{self._entries[key]}" for key in sorted(self._entries))
+        Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    @classmethod
+    def from_file(cls, path: Path | str, *, labels: Collection[str] | None = None) -> Gazetteer:
+        """Read a table written by ``write``; every label must be in ``labels`` when given.
+
+        Raises ``BundleError`` with one line naming the file, the line number and the problem.
+        """
+        path = Path(path)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise BundleError(f"{path}: unreadable gazetteer ({' '.join(str(error).split())})") from error
+        header: dict[str, str] = {}
+        entries: dict[str, str] = {}
+        first_line: dict[str, int] = {}
+        for number, line in enumerate(lines, start=1):
+            where = f"{path}:{number}"
+            if line.startswith("#") and not entries:
+                name, _, value = line[1:].partition(":")
+                if number > 1 and value:
+                    header[name.strip()] = value.strip()
+                elif line != _TITLE:
+                    raise BundleError(f"{where}: expected {_TITLE!r} or a '# name: value' header line")
+                continue
+            key, tab, label = line.partition("\t")
+            problem = (
+                "expected 'key<TAB>label'"
+                if not tab or "\t" in label
+                else _key_problem(key) or _label_problem(label, labels)
+            )
+            if problem:
+                raise BundleError(f"{where}: {problem}")
+            if key in entries:
+                raise BundleError(f"{where}: key {key!r} repeats line {first_line[key]}")
+            entries[key] = label
+            first_line[key] = number
+        if not lines or lines[0] != _TITLE:
+            raise BundleError(f"{path}:1: not a gazetteer file (expected {_TITLE!r})")
+        if not header.get("source"):
+            raise BundleError(f"{path}: header line '# source: ...' is missing")
+        count = header.get("entries", "")
+        if not count.isdigit() or int(count) != len(entries):
+            raise BundleError(f"{path}: header says '# entries: {count}' but the file has {len(entries)}")
+        return cls(entries, header["source"], labels=labels)
+
+
+def _breaks_a_line(text: str) -> bool:
+    """True if ``text`` would not stay one TSV field on one line."""
+    return len(text.splitlines()) > 1 or "\t" in text
+
+
+def _key_problem(key: str) -> str | None:
+    if not key:
+        return "empty key"
+    if match_key(key) != key:
+        return f"key {key!r} is not in match_key form ({match_key(key)!r})"
+    if key.count(" ") >= MAX_KEY_WORDS:
+        return f"key {key!r} has more than {MAX_KEY_WORDS} words"
+    return None
+
+
+def _label_problem(label: str, labels: Collection[str] | None) -> str | None:
+    if not label or any(char.isspace() for char in label):
+        return f"label {label!r} is empty or holds whitespace"
+    if labels is not None and label not in labels:
+        return f"label {label!r} is not one of the bundle's labels"
+    return None
