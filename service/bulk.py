@@ -1,6 +1,7 @@
 """Bulk scoring of files: CSV, JSONL or Parquet in, the same format out, streamed and resumable.
 
-The input needs a ``text`` column and may have an ``id`` column (else the row number is the id). Rows are
+The input needs a ``text`` column and may have an ``id`` column (else the row number is the id) and a
+``direction`` column (``debit``, ``credit``, or empty/null for unknown; passed to the classifier). Rows are
 read and scored in chunks, so memory stays flat whatever the file size. Each finished chunk is written
 atomically as a part file under ``OUTPUT.parts/``; a rerun skips finished parts (resume), and the parts are
 joined into ``OUTPUT`` at the end. A manifest ties the parts to the input and chunk size, so a changed input
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from service.classifier import Prediction
-from service.normalize import normalize_text
+from service.normalize import DIRECTIONS, normalize_text
 
 __all__ = ["ScoreSummary", "score_file"]
 
@@ -28,7 +29,9 @@ OUTPUT_COLUMNS = ("id", "label", "confidence", "abstained")
 
 
 class _Scorer(Protocol):
-    def classify(self, texts: list[str]) -> list[Prediction]: ...
+    def classify(
+        self, texts: list[str], *, directions: Sequence[str | None] | None = None
+    ) -> list[Prediction]: ...
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,9 @@ def score_file(
 ) -> ScoreSummary:
     """Score every row of ``input_path`` into ``output_path`` (label, confidence, abstained per id).
 
-    Rows whose text is empty after normalisation get an empty label, confidence 0 and abstained true.
+    Rows whose text is empty after normalisation get an empty label, confidence 0 and abstained true. A
+    ``direction`` that is neither empty nor ``debit``/``credit`` raises ``ValueError`` naming the file and
+    the row (numbered from 0, like default ids); chunks finished before it are kept for a resume.
     """
     from tqdm import tqdm
 
@@ -78,7 +83,7 @@ def score_file(
             if part.exists():
                 resumed += 1
             else:
-                _write_part(part, out_format, _score_chunk(classifier, chunk, rows))
+                _write_part(part, out_format, _score_chunk(classifier, chunk, rows, input_path))
                 scored += 1
             rows += len(chunk)
             bar.update(len(chunk))
@@ -102,10 +107,14 @@ def _prepare_parts(parts: Path, manifest: dict[str, Any], resume: bool) -> None:
     manifest_path.write_text(json.dumps(manifest))
 
 
-def _score_chunk(classifier: _Scorer, chunk: list[dict[str, Any]], first_row: int) -> list[dict[str, Any]]:
+def _score_chunk(
+    classifier: _Scorer, chunk: list[dict[str, Any]], first_row: int, path: Path
+) -> list[dict[str, Any]]:
     texts = ["" if row.get("text") is None else str(row["text"]) for row in chunk]
+    directions = [_direction(row.get("direction"), path, first_row + i) for i, row in enumerate(chunk)]
     valid = [i for i, text in enumerate(texts) if normalize_text(text)]
-    predictions = dict(zip(valid, classifier.classify([texts[i] for i in valid]), strict=True))
+    scored = classifier.classify([texts[i] for i in valid], directions=[directions[i] for i in valid])
+    predictions = dict(zip(valid, scored, strict=True))
     out = []
     for i, row in enumerate(chunk):
         identifier = row.get("id")
@@ -119,6 +128,15 @@ def _score_chunk(classifier: _Scorer, chunk: list[dict[str, Any]], first_row: in
             }
         )
     return out
+
+
+def _direction(value: Any, path: Path, row: int) -> str | None:
+    """A row's direction: empty (CSV has no null) and null mean unknown."""
+    if value is None or value == "":
+        return None
+    if value not in DIRECTIONS:
+        raise ValueError(f"{path}: row {row}: direction {value!r} is not one of {', '.join(DIRECTIONS)}")
+    return str(value)
 
 
 def _row_count(path: Path, fmt: str) -> int | None:
@@ -136,7 +154,7 @@ def _read_chunks(path: Path, fmt: str, size: int) -> Iterator[list[dict[str, Any
         parquet = pq.ParquetFile(path)
         names = parquet.schema_arrow.names
         _require_text(path, names)
-        columns = [name for name in ("id", "text") if name in names]
+        columns = [name for name in ("id", "text", "direction") if name in names]
         for batch in parquet.iter_batches(batch_size=size, columns=columns):
             yield batch.to_pylist()
         return

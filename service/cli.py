@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from service.errors import BundleError, ServiceError
+from service.normalize import DIRECTIONS
 from service.settings import Settings
 
 __all__ = ["main"]
@@ -50,12 +51,21 @@ def _parser() -> argparse.ArgumentParser:
     classify = commands.add_parser("classify", help="classify texts given as arguments")
     classify.add_argument("texts", nargs="+", metavar="TEXT")
     classify.add_argument("--json", action="store_true", help="one JSON object per line")
+    classify.add_argument(
+        "--direction",
+        choices=DIRECTIONS,
+        default=None,
+        help="the direction of every TEXT (read only by models whose card's inputs.direction is true)",
+    )
     classify.set_defaults(run=_classify)
 
     info = commands.add_parser("info", help="show the bundle's model card")
     info.set_defaults(run=_info)
 
-    score = commands.add_parser("score", help="score a CSV, JSONL or Parquet file with a 'text' column")
+    score = commands.add_parser(
+        "score",
+        help="score a CSV, JSONL or Parquet file with a 'text' column (and optional 'id', 'direction')",
+    )
     score.add_argument("input", type=Path, metavar="INPUT")
     score.add_argument("--output", "-o", type=Path, required=True, metavar="OUTPUT")
     score.add_argument("--chunk-size", type=int, default=2048, help="rows per chunk (default 2048)")
@@ -99,7 +109,8 @@ def _classify(args: argparse.Namespace, settings: Settings) -> int:
     from service.classifier import Classifier
 
     classifier = Classifier.load(settings.model_dir, settings)
-    for text, prediction in zip(args.texts, classifier.classify(args.texts), strict=True):
+    predictions = classifier.classify(args.texts, directions=[args.direction] * len(args.texts))
+    for text, prediction in zip(args.texts, predictions, strict=True):
         if args.json:
             record = {
                 "text": text,
@@ -120,7 +131,14 @@ def _info(args: argparse.Namespace, settings: Settings) -> int:
     bundle = ModelBundle.load(settings.model_dir or default_model_dir())
     print(
         json.dumps(
-            {"path": str(bundle.path), "labels": list(bundle.labels), "card": dict(bundle.card)}, indent=2
+            {
+                "path": str(bundle.path),
+                "labels": list(bundle.labels),
+                "normalization": bundle.normalization,
+                "inputs": bundle.inputs.as_card(),
+                "card": dict(bundle.card),
+            },
+            indent=2,
         )
     )
     return 0

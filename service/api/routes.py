@@ -15,6 +15,7 @@ from service.api.schemas import (
     ClassifyRequest,
     ClassifyResponse,
     ErrorResponse,
+    InputsOut,
     ModelInfo,
     ModelsResponse,
     StatusResponse,
@@ -65,7 +66,12 @@ async def classify(
         ),
     ] = None,
 ) -> Response:
-    """Classify 1 to 5,000 transactions; results come back in request order."""
+    """Classify 1 to 5,000 transactions; results come back in request order.
+
+    Each transaction may say its `direction` (`"debit"` or `"credit"`); a model reads it only when
+    GET /v1/models reports `inputs.direction` true. The same text and direction always get the same
+    answer, whatever else is in the request.
+    """
     classifier = state.ready_classifier()
     settings = state.settings
     if len(body.transactions) > settings.max_request_items:
@@ -81,10 +87,14 @@ async def classify(
         )
     timeout_s = _timeout_s(x_request_timeout_ms, settings.request_timeout_ms, settings.max_request_timeout_ms)
     texts = [transaction.text for transaction in body.transactions]
+    directions = [transaction.direction for transaction in body.transactions]
     state.active_requests += 1  # admitted: a drain waits for this request
     try:
         outcome = await _unless_disconnected(
-            request, classifier.aclassify_with_timings(texts, client_id=x_client_id, timeout_s=timeout_s)
+            request,
+            classifier.aclassify_with_timings(
+                texts, directions=directions, client_id=x_client_id, timeout_s=timeout_s
+            ),
         )
     except InvalidInputError as error:
         raise InvalidInputError(
@@ -114,15 +124,20 @@ async def classify(
     return Response(json.dumps(payload, ensure_ascii=False), media_type="application/json", headers=headers)
 
 
+_TRANSACTION_FIELDS = {"texts": "text", "directions": "direction"}
+
+
 def _transaction_loc(detail: ErrorDetail) -> ErrorDetail:
-    if len(detail.loc) == 2 and detail.loc[0] == "texts":
-        return ErrorDetail(("transactions", detail.loc[1], "text"), detail.message)
+    """The classifier's ``("texts", i)`` / ``("directions", i)`` as the request's path."""
+    if len(detail.loc) == 2 and detail.loc[0] in _TRANSACTION_FIELDS:
+        field = _TRANSACTION_FIELDS[str(detail.loc[0])]
+        return ErrorDetail(("transactions", detail.loc[1], field), detail.message)
     return detail
 
 
 @router.get("/v1/models", response_model=ModelsResponse, responses={503: _ERRORS[503]}, tags=["models"])
 async def models(state: State) -> ModelsResponse:
-    """The loaded bundle and its model card."""
+    """The loaded bundle, what its model reads (`inputs`) and its model card."""
     if state.classifier is None:
         raise UnavailableError("no model loaded yet")
     bundle = state.classifier.bundle
@@ -132,6 +147,8 @@ async def models(state: State) -> ModelsResponse:
         labels=list(bundle.labels),
         max_seq_len=bundle.max_seq_len,
         abstain_threshold=bundle.abstain_threshold,
+        normalization=bundle.normalization,
+        inputs=InputsOut.model_validate(bundle.inputs.as_card()),
         card=dict(bundle.card),
     )
     return ModelsResponse(models=[info])

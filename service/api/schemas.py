@@ -8,11 +8,14 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from service.errors import ErrorDetail, TooLargeError
+from service.normalize import Direction
 
 __all__ = [
     "ClassifyRequest",
     "ClassifyResponse",
     "ErrorResponse",
+    "GazetteerOut",
+    "InputsOut",
     "LabelScoreOut",
     "ModelInfo",
     "ModelRef",
@@ -54,6 +57,11 @@ class Transaction(BaseModel):
         description="The narration, 1-512 characters after trimming; the model reads at most its "
         "max_seq_len tokens of it."
     )
+    direction: Direction | None = Field(
+        default=None,
+        description='"debit" (money out) or "credit" (money in); optional. Read only by models whose '
+        "`inputs.direction` is true in GET /v1/models; other models ignore it.",
+    )
 
 
 class ClassifyRequest(BaseModel):
@@ -63,8 +71,9 @@ class ClassifyRequest(BaseModel):
             "examples": [
                 {
                     "transactions": [
-                        {"id": "t1", "text": "POS PURCHASE STARBUCKS #1234 SEATTLE WA"},
-                        {"id": "t2", "text": "ACH CREDIT ACME CORP PAYROLL"},
+                        {"id": "t1", "text": "POS PURCHASE STARBUCKS #1234 SEATTLE WA", "direction": "debit"},
+                        {"id": "t2", "text": "ACH CREDIT ACME CORP PAYROLL", "direction": "credit"},
+                        {"id": "t3", "text": "ZELLE JOHN SMITH"},
                     ],
                     "top_k": 2,
                 }
@@ -150,12 +159,26 @@ class ClassifyResponse(BaseModel):
     results: list[ResultOut] = Field(description="One result per transaction, in request order.")
 
 
+class GazetteerOut(BaseModel):
+    source: str = Field(description="Where the brand table comes from, with its version.")
+    entries: int
+
+
+class InputsOut(BaseModel):
+    direction: bool = Field(description="Whether the model reads each transaction's `direction`.")
+    gazetteer: GazetteerOut | None = Field(
+        description="The brand table whose hint the model reads, or null for none."
+    )
+
+
 class ModelInfo(BaseModel):
     name: str
     version: str
     labels: list[str]
     max_seq_len: int
     abstain_threshold: float
+    normalization: str = Field(description="How the model's input is built (service/normalize.py).")
+    inputs: InputsOut = Field(description="What the model reads besides the narration.")
     card: dict[str, Any] = Field(description="The bundle's model_card.json.")
 
 

@@ -94,12 +94,12 @@ class FailsAfter:
     def __init__(self, inner: Classifier, chunks: int) -> None:
         self.inner, self.left, self.calls = inner, chunks, 0
 
-    def classify(self, texts: list[str]) -> list[object]:
+    def classify(self, texts: list[str], *, directions: object = None) -> list[object]:
         if self.left == 0:
             raise KeyboardInterrupt
         self.left -= 1
         self.calls += 1
-        return self.inner.classify(texts)  # type: ignore[return-value]
+        return self.inner.classify(texts, directions=directions)  # type: ignore[arg-type,return-value]
 
 
 def test_score_resumes_where_it_stopped(tiny_bundle: Path, tmp_path: Path) -> None:
