@@ -133,11 +133,12 @@ class Gazetteer(Mapping[str, str]):
                     raise BundleError(f"{where}: expected {_TITLE!r} or a '# name: value' header line")
                 continue
             key, tab, label = line.partition("\t")
-            problem = (
-                "expected 'key<TAB>label'"
-                if not tab or "\t" in label
-                else _key_problem(key) or _label_problem(label, labels)
-            )
+            if line.startswith("#"):
+                problem: str | None = "a '#' line after the first entry (header lines come first)"
+            elif not tab or "\t" in label:
+                problem = "expected 'key<TAB>label'"
+            else:
+                problem = _key_problem(key) or _label_problem(label, labels)
             if problem:
                 raise BundleError(f"{where}: {problem}")
             if key in entries:

@@ -94,6 +94,12 @@ async def test_abstained_follows_the_threshold(tiny_bundle: Path) -> None:
         ({"transactions": [{"text": "a"}]}, ["transactions", 0, "id"]),
         ({"transactions": [{"id": "a", "text": 5}]}, ["transactions", 0, "text"]),
         ({"transactions": [{"id": "a", "text": "b", "extra": 1}]}, ["transactions", 0, "extra"]),
+        (
+            {"transactions": [{"id": "a", "text": "b"}, {"id": "c", "text": "d", "direction": "DEBIT"}]},
+            ["transactions", 1, "direction"],
+        ),
+        ({"transactions": [{"id": "a", "text": "b", "direction": 1}]}, ["transactions", 0, "direction"]),
+        ({"transactions": [{"id": "a", "text": "b", "direction": ""}]}, ["transactions", 0, "direction"]),
         ({"transactions": "nope"}, ["transactions"]),
         ({**body("a"), "top_k": 0}, ["top_k"]),
         ({**body("a"), "top_k": 17}, ["top_k"]),
@@ -382,3 +388,73 @@ async def test_the_drain_waits_for_admitted_requests(
         response = await admitted
     assert response.status_code == 200
     assert late.status_code == 503
+
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
+async def test_directions_are_optional_per_item_and_reach_the_model(hinted_bundle: Path) -> None:
+    items = [
+        {"id": "a", "text": "TESCO STORES 3297", "direction": "debit"},
+        {"id": "b", "text": "zelle from ann", "direction": "credit"},
+        {"id": "c", "text": "uber trip", "direction": None},
+        {"id": "d", "text": "boots"},
+    ]
+    async with serving(hinted_bundle) as (app, client):
+        seen: list[str] = []
+        tokenizer = app.state.txc.classifier._tokenizer
+        encode = tokenizer.encode
+
+        def spy(texts: list[str]) -> Any:
+            seen.extend(texts)
+            return encode(texts)
+
+        tokenizer.encode = spy
+        response = await client.post("/v1/classify", json={"transactions": items})
+    assert response.status_code == 200, response.text
+    assert [result["id"] for result in response.json()["results"]] == ["a", "b", "c", "d"]
+    assert sorted(seen) == sorted(
+        [
+            "debit | food and drink | tesco stores 3297",
+            "credit | zelle from ann",
+            "uber trip",
+            "medical | boots",
+        ]
+    )
+
+
+async def test_models_report_what_the_model_reads(hinted_bundle: Path, tiny_bundle: Path) -> None:
+    async with serving(hinted_bundle) as (_, client):
+        (hinted,) = (await client.get("/v1/models")).json()["models"]
+    async with serving(tiny_bundle) as (_, client):
+        (plain,) = (await client.get("/v1/models")).json()["models"]
+    assert hinted["normalization"] == "txc-norm-2"
+    assert hinted["inputs"] == {"direction": True, "gazetteer": {"source": "tests 1", "entries": 4}}
+    assert plain["inputs"] == {"direction": False, "gazetteer": None}
+
+
+async def test_shipped_1_2_0_still_serves_and_reports_direction_ignored() -> None:
+    async with serving(MODELS / "txclassify-1.2.0") as (_, client):
+        (model,) = (await client.get("/v1/models")).json()["models"]
+        items = [
+            {"id": "a", "text": "POS PURCHASE STARBUCKS #1234 SEATTLE WA", "direction": "debit"},
+            {"id": "b", "text": "POS PURCHASE STARBUCKS #1234 SEATTLE WA", "direction": "credit"},
+            {"id": "c", "text": "POS PURCHASE STARBUCKS #1234 SEATTLE WA"},
+        ]
+        response = await client.post("/v1/classify", json={"transactions": items})
+    assert model["version"] == "1.2.0"
+    assert model["normalization"] == "txc-norm-1"
+    assert model["inputs"] == {"direction": False, "gazetteer": None}
+    results = response.json()["results"]
+    assert results[0]["label"] == "FOOD_AND_DRINK"
+    assert {(r["label"], r["confidence"]) for r in results} == {
+        (results[0]["label"], results[0]["confidence"])
+    }
+
+
+async def test_openapi_documents_the_direction(tiny_bundle: Path) -> None:
+    async with serving(tiny_bundle) as (_, client):
+        openapi = (await client.get("/openapi.json")).json()
+    direction = openapi["components"]["schemas"]["Transaction"]["properties"]["direction"]
+    assert {"enum": ["debit", "credit"], "type": "string"} in direction["anyOf"]
+    assert "inputs.direction" in direction["description"]

@@ -8,21 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from service.bundle import ModelBundle, default_model_dir
+from service.bundle import BundleInputs, GazetteerInfo, ModelBundle, default_model_dir
 from service.errors import BundleError
+from service.gazetteer import Gazetteer
 from tests.fixtures.tiny_bundle import DEFAULT_LABELS
+from tests.service.conftest import HINTED_ENTRIES, add_gazetteer, edit_card
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 @pytest.fixture
 def bundle_copy(tiny_bundle: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(tiny_bundle, tmp_path / "bundle"))
-
-
-def edit_card(bundle: Path, **changes: object) -> None:
-    card_path = bundle / "model_card.json"
-    card = json.loads(card_path.read_text())
-    card.update(changes)
-    card_path.write_text(json.dumps(card))
 
 
 def test_a_valid_bundle_loads(tiny_bundle: Path) -> None:
@@ -68,6 +65,101 @@ def test_labels_must_match_the_output_width(bundle_copy: Path) -> None:
 def test_other_normalization_is_refused(bundle_copy: Path) -> None:
     edit_card(bundle_copy, normalization="txc-norm-0")
     with pytest.raises(BundleError, match="normalization 'txc-norm-0' differs"):
+        ModelBundle.load(bundle_copy)
+
+
+@pytest.mark.parametrize("version", ["txc-norm-1", "txc-norm-2"])
+def test_both_supported_normalizations_load(bundle_copy: Path, version: str) -> None:
+    edit_card(bundle_copy, normalization=version)
+    bundle = ModelBundle.load(bundle_copy)
+    assert bundle.normalization == version
+    assert bundle.inputs == BundleInputs(direction=False, gazetteer=None)
+    assert bundle.gazetteer is None
+
+
+@pytest.mark.parametrize("path", ["txclassify-1.0.0", "txclassify-1.1.0", "txclassify-1.2.0"])
+def test_shipped_bundles_read_the_narration_only(path: str) -> None:
+    bundle = ModelBundle.load(MODELS / path)
+    assert "inputs" not in bundle.card
+    assert bundle.normalization == "txc-norm-1"
+    assert bundle.inputs.as_card() == {"direction": False, "gazetteer": None}
+
+
+def test_a_gazetteer_bundle_loads_its_table(hinted_bundle: Path) -> None:
+    bundle = ModelBundle.load(hinted_bundle)
+    assert bundle.inputs == BundleInputs(direction=True, gazetteer=GazetteerInfo("tests 1", 4))
+    assert bundle.gazetteer is not None
+    assert dict(bundle.gazetteer) == HINTED_ENTRIES
+    assert bundle.inputs.as_card() == {"direction": True, "gazetteer": {"source": "tests 1", "entries": 4}}
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        [],
+        {"direction": True},
+        {"direction": "yes", "gazetteer": None},
+        {"direction": True, "gazetteer": None, "hint": True},
+        {"direction": True, "gazetteer": {"source": "x"}},
+        {"direction": True, "gazetteer": {"source": "", "entries": 1}},
+        {"direction": True, "gazetteer": {"source": "x", "entries": True}},
+        {"direction": True, "gazetteer": {"source": "x", "entries": -1}},
+    ],
+)
+def test_malformed_inputs_are_refused(bundle_copy: Path, inputs: object) -> None:
+    edit_card(bundle_copy, inputs=inputs)
+    with pytest.raises(BundleError, match=r"model_card\.json: 'inputs"):
+        ModelBundle.load(bundle_copy)
+
+
+def test_a_norm_1_card_cannot_claim_direction(bundle_copy: Path) -> None:
+    edit_card(bundle_copy, normalization="txc-norm-1", inputs={"direction": True, "gazetteer": None})
+    with pytest.raises(BundleError, match="txc-norm-1 model reads neither"):
+        ModelBundle.load(bundle_copy)
+
+
+def test_a_norm_1_card_cannot_ship_a_gazetteer(bundle_copy: Path) -> None:
+    add_gazetteer(bundle_copy, Gazetteer(HINTED_ENTRIES, "tests 1"), direction=False)
+    edit_card(bundle_copy, normalization="txc-norm-1")
+    with pytest.raises(BundleError, match="txc-norm-1 model reads neither"):
+        ModelBundle.load(bundle_copy)
+
+
+def test_the_card_must_name_a_present_gazetteer(bundle_copy: Path) -> None:
+    add_gazetteer(bundle_copy, Gazetteer(HINTED_ENTRIES, "tests 1"), direction=True)
+    edit_card(bundle_copy, inputs={"direction": True, "gazetteer": None})
+    with pytest.raises(
+        BundleError, match=r"gazetteer\.tsv: present, but the card's 'inputs.gazetteer' is null"
+    ):
+        ModelBundle.load(bundle_copy)
+
+
+def test_a_named_gazetteer_must_be_present(bundle_copy: Path) -> None:
+    add_gazetteer(bundle_copy, Gazetteer(HINTED_ENTRIES, "tests 1"), direction=True)
+    (bundle_copy / "gazetteer.tsv").unlink()
+    with pytest.raises(BundleError, match=r"gazetteer\.tsv: missing from the bundle"):
+        ModelBundle.load(bundle_copy)
+
+
+@pytest.mark.parametrize(("source", "entries"), [("tests 2", 4), ("tests 1", 5)])
+def test_the_card_must_describe_the_gazetteer(bundle_copy: Path, source: str, entries: int) -> None:
+    add_gazetteer(bundle_copy, Gazetteer(HINTED_ENTRIES, "tests 1"), direction=True)
+    edit_card(bundle_copy, inputs={"direction": True, "gazetteer": {"source": source, "entries": entries}})
+    with pytest.raises(BundleError, match=r"gazetteer\.tsv: holds 4 entries from 'tests 1'; the card says"):
+        ModelBundle.load(bundle_copy)
+
+
+def test_gazetteer_labels_must_be_the_bundle_labels(bundle_copy: Path) -> None:
+    add_gazetteer(bundle_copy, Gazetteer({"tesco": "GROCERIES"}, "tests 1"), direction=True)
+    with pytest.raises(BundleError, match=r"gazetteer\.tsv:4: label 'GROCERIES' is not one of the bundle's"):
+        ModelBundle.load(bundle_copy)
+
+
+def test_a_corrupt_gazetteer_names_the_line(bundle_copy: Path) -> None:
+    add_gazetteer(bundle_copy, Gazetteer(HINTED_ENTRIES, "tests 1"), direction=True)
+    path = bundle_copy / "gazetteer.tsv"
+    path.write_text(path.read_text().replace("shell\t", "Shell Oil\t"))
+    with pytest.raises(BundleError, match=r"gazetteer\.tsv:5: key 'Shell Oil' is not in match_key form"):
         ModelBundle.load(bundle_copy)
 
 

@@ -3,6 +3,7 @@ an answer, and a text's result does not depend on its batch."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,9 @@ import pytest
 
 from service import Classifier
 from service.errors import InvalidInputError
+from service.gazetteer import Gazetteer
 from service.settings import Settings
+from tests.service.conftest import HINTED_ENTRIES, add_gazetteer, edit_card
 
 TEXTS = [
     "POS PURCHASE STARBUCKS #1234 SEATTLE WA",
@@ -122,3 +125,123 @@ def test_long_texts_are_truncated_not_refused(tiny_bundle: Path) -> None:
     classifier = Classifier.load(tiny_bundle)
     (prediction,) = classifier.classify(["payment " * 400])
     assert prediction.label in classifier.bundle.labels
+
+
+class TokenizerSpy:
+    """Wraps the real tokenizer and records every text it is given: exactly what the model reads."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        self.inner = classifier._tokenizer
+        self.texts: list[str] = []
+        classifier._tokenizer = self  # type: ignore[assignment]
+
+    @property
+    def max_token_id(self) -> int:
+        return self.inner.max_token_id
+
+    def encode(self, texts: list[str]) -> list[np.ndarray]:
+        self.texts.extend(texts)
+        return self.inner.encode(texts)
+
+
+def norm_1_copy(tiny_bundle: Path, tmp_path: Path) -> Path:
+    bundle = Path(shutil.copytree(tiny_bundle, tmp_path / "norm1"))
+    edit_card(bundle, normalization="txc-norm-1")
+    return bundle
+
+
+def test_the_model_reads_direction_and_hint(hinted_bundle: Path) -> None:
+    classifier = Classifier.load(hinted_bundle, Settings(cache_size=0))
+    spy = TokenizerSpy(classifier)
+    classifier.classify(
+        ["TESCO STORES 3297 LONDON", "Zelle to Ann", "tesco express", "boots"],
+        directions=["debit", "credit", None, "debit"],
+    )
+    assert sorted(spy.texts) == sorted(
+        [
+            "debit | food and drink | tesco stores 3297 london",
+            "credit | zelle to ann",
+            "general merchandise | tesco express",
+            "debit | medical | boots",
+        ]
+    )
+
+
+async def test_the_async_path_builds_the_same_model_input(hinted_bundle: Path) -> None:
+    classifier = Classifier.load(hinted_bundle, Settings(cache_size=0))
+    spy = TokenizerSpy(classifier)
+    try:
+        await classifier.aclassify(["shell fuel", "uber trip"], directions=["debit", None])
+    finally:
+        await classifier.drain()
+    assert spy.texts == ["debit | transportation | shell fuel", "uber trip"]
+
+
+def test_a_norm_1_bundle_ignores_direction(tiny_bundle: Path, tmp_path: Path) -> None:
+    classifier = Classifier.load(norm_1_copy(tiny_bundle, tmp_path), Settings(cache_size=100))
+    spy = TokenizerSpy(classifier)
+    engine = CountingEngine(classifier)
+    with_direction = classifier.classify(["Uber trip", "uber trip"], directions=["debit", "credit"])
+    assert spy.texts == ["uber trip"]
+    assert engine.rows == 1
+    (without,) = classifier.classify(["uber trip"])
+    assert with_direction[0] == with_direction[1] == without
+
+
+def test_a_bundle_without_direction_input_gets_the_hint_only(tiny_bundle: Path, tmp_path: Path) -> None:
+    bundle = Path(shutil.copytree(tiny_bundle, tmp_path / "hint-only"))
+    add_gazetteer(bundle, Gazetteer(HINTED_ENTRIES, "tests 1"), direction=False)
+    classifier = Classifier.load(bundle, Settings(cache_size=0))
+    spy = TokenizerSpy(classifier)
+    classifier.classify(["tesco", "netflix"], directions=["debit", "credit"])
+    assert sorted(spy.texts) == ["food and drink | tesco", "netflix"]
+
+
+def test_direction_is_part_of_the_cache_key(hinted_bundle: Path) -> None:
+    classifier = Classifier.load(hinted_bundle, Settings(cache_size=100))
+    engine = CountingEngine(classifier)
+    first = classifier.classify(
+        ["zelle to ann", "zelle to ann", "zelle to ann"], directions=["debit", "credit", None]
+    )
+    assert engine.rows == 3  # three model inputs
+    again = classifier.classify(
+        ["salary", "zelle to ann", "zelle  TO ann"], directions=[None, "credit", "debit"]
+    )
+    assert engine.rows == 4  # only "salary" is new
+    assert again[1] == first[1]
+    assert again[2] == first[0]
+    np.testing.assert_array_equal(again[1].probabilities, first[1].probabilities)
+
+
+def test_same_text_and_direction_answer_alike_whatever_the_batch(hinted_bundle: Path) -> None:
+    classifier = Classifier.load(hinted_bundle, Settings(cache_size=0))
+    texts = [*TEXTS[:-1], "tesco express"]
+    directions: list[str | None] = ["debit", "credit", None, "debit", "credit", None, "debit"]
+    together = classifier.classify(texts, directions=directions)
+    for text, direction, batched in zip(texts, directions, together, strict=True):
+        (alone,) = classifier.classify([text], directions=[direction])
+        assert alone.label == batched.label
+        np.testing.assert_allclose(alone.probabilities, batched.probabilities, atol=1e-5)
+
+
+@pytest.mark.parametrize("bundle_kind", ["hinted", "norm1"])
+def test_bad_directions_are_refused_with_their_positions(
+    hinted_bundle: Path, tiny_bundle: Path, tmp_path: Path, bundle_kind: str
+) -> None:
+    bundle = hinted_bundle if bundle_kind == "hinted" else norm_1_copy(tiny_bundle, tmp_path)
+    classifier = Classifier.load(bundle)
+    with pytest.raises(InvalidInputError) as error:
+        classifier.classify(["fine", "ok", " ", "x"], directions=["debit", "DEBIT", None, "in"])
+    assert [detail.loc for detail in error.value.details] == [
+        ("directions", 1),
+        ("texts", 2),
+        ("directions", 3),
+    ]
+    assert "2 direction(s)" in error.value.message
+    assert "1 text(s) are empty" in error.value.message
+
+
+def test_directions_must_match_the_texts(hinted_bundle: Path) -> None:
+    classifier = Classifier.load(hinted_bundle)
+    with pytest.raises(InvalidInputError, match="1 directions for 2 texts"):
+        classifier.classify(["a", "b"], directions=["debit"])

@@ -140,3 +140,85 @@ def test_score_needs_a_text_column(
     source.write_text("id,narration\n1,hello\n")
     assert main(["--model-dir", str(tiny_bundle), "score", str(source), "-o", str(tmp_path / "o.csv")]) == 1
     assert "no 'text' column" in capsys.readouterr().err
+
+
+def write_rows(path: Path, rows: list[dict[str, object]]) -> None:
+    if path.suffix == ".csv":
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    elif path.suffix == ".jsonl":
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    else:
+        pq.write_table(pa.Table.from_pylist(rows), path)
+
+
+class Recorder:
+    """A scorer that records the directions it is given."""
+
+    def __init__(self, inner: Classifier) -> None:
+        self.inner = inner
+        self.directions: list[str | None] = []
+
+    def classify(self, texts: list[str], *, directions: list[str | None] | None = None) -> list[object]:
+        assert directions is not None
+        self.directions.extend(directions)
+        return self.inner.classify(texts, directions=directions)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_score_passes_the_direction_column(hinted_bundle: Path, tmp_path: Path, suffix: str) -> None:
+    source, target = tmp_path / f"in{suffix}", tmp_path / f"out{suffix}"
+    missing: str | None = "" if suffix == ".csv" else None
+    rows: list[dict[str, object]] = [
+        {"id": "a", "text": "tesco", "direction": "debit"},
+        {"id": "b", "text": "tesco", "direction": "credit"},
+        {"id": "c", "text": "   ", "direction": "credit"},
+        {"id": "d", "text": "tesco", "direction": missing},
+    ]
+    write_rows(source, rows)
+    classifier = Classifier.load(hinted_bundle)
+    recorder = Recorder(classifier)
+    score_file(recorder, source, target, progress=False)  # type: ignore[arg-type]
+    assert recorder.directions == ["debit", "credit", None]  # the blank text is not scored
+    expected = classifier.classify(["tesco"] * 3, directions=["debit", "credit", None])
+    scored = [row for row in read_output(target) if row["label"]]
+    assert [row["label"] for row in scored] == [p.label for p in expected]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_bad_direction_is_one_line_naming_the_row(
+    tiny_bundle: Path, tmp_path: Path, suffix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / f"in{suffix}"
+    write_rows(
+        source,
+        [{"id": str(i), "text": "uber", "direction": "debit" if i != 13 else "DR"} for i in range(20)],
+    )
+    command = ["--model-dir", str(tiny_bundle), "score", str(source), "-o", str(tmp_path / "o.csv")]
+    assert main([*command, "--chunk-size", "5", "--quiet"]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert f"{source}: row 13: direction 'DR' is not one of debit, credit" in error
+
+
+def test_classify_takes_a_direction(hinted_bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    command = ["--model-dir", str(hinted_bundle), "classify", "--json"]
+    assert main([*command, "--direction", "credit", "tesco", "uber"]) == 0
+    with_direction = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = Classifier.load(hinted_bundle).classify(["tesco", "uber"], directions=["credit", "credit"])
+    assert [line["label"] for line in with_direction] == [p.label for p in expected]
+    assert [line["confidence"] for line in with_direction] == [round(p.confidence, 6) for p in expected]
+    assert main([*command, "tesco", "uber"]) == 0
+    without = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["confidence"] for line in without] != [line["confidence"] for line in with_direction]
+    with pytest.raises(SystemExit):
+        main([*command, "--direction", "sideways", "tesco"])
+
+
+def test_info_shows_the_inputs(hinted_bundle: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--model-dir", str(hinted_bundle), "info"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["normalization"] == "txc-norm-2"
+    assert info["inputs"] == {"direction": True, "gazetteer": {"source": "tests 1", "entries": 4}}

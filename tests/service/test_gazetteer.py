@@ -1,0 +1,179 @@
+"""Gazetteer: the match-key folding, whole-word leftmost-longest lookup, and the TSV file."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from service.errors import BundleError
+from service.gazetteer import MAX_KEY_WORDS, Gazetteer, match_key
+from training.labels import LABELS
+
+ENTRIES = {
+    "tesco": "FOOD_AND_DRINK",
+    "tesco express": "GENERAL_MERCHANDISE",
+    "shell": "TRANSPORTATION",
+    "seven eleven": "GENERAL_MERCHANDISE",
+    "mcdonalds": "FOOD_AND_DRINK",
+    "cafe de flore": "FOOD_AND_DRINK",
+    "boots": "MEDICAL",
+    "a b c d e": "ENTERTAINMENT",
+}
+
+
+@pytest.fixture
+def gazetteer() -> Gazetteer:
+    return Gazetteer(ENTRIES, "test table 1", labels=LABELS)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Café  de FLORE", "cafe de flore"),
+        ("McDonald's", "mcdonalds"),
+        ("McDonald\u2019s #123", "mcdonalds 123"),
+        ("TESCO-STORES_3297/London", "tesco stores 3297 london"),
+        ("ﬁve guys", "five guys"),
+        ("Ça va?", "ca va"),
+        ("  \t ", ""),
+        ("naïve Zoë Ångström", "naive zoe angstrom"),
+    ],
+)
+def test_match_key(text: str, expected: str) -> None:
+    assert match_key(text) == expected
+    assert match_key(expected) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("pos tesco stores 3297 london", "FOOD_AND_DRINK"),
+        ("TESCO EXPRESS 123", "GENERAL_MERCHANDISE"),  # longest of those starting at the same word
+        ("shell tesco express", "TRANSPORTATION"),  # leftmost wins over longer later
+        ("express tesco", "FOOD_AND_DRINK"),
+        ("7-eleven seven-eleven #", "GENERAL_MERCHANDISE"),
+        ("McDonald’s 42", "FOOD_AND_DRINK"),
+        ("mcdonald's", "FOOD_AND_DRINK"),
+        ("CAFÉ DE FLORE PARIS", "FOOD_AND_DRINK"),
+        ("card a b c d e f", "ENTERTAINMENT"),
+        ("tesco.com", "FOOD_AND_DRINK"),
+    ],
+)
+def test_lookup_finds_keys(gazetteer: Gazetteer, text: str, label: str) -> None:
+    assert gazetteer.lookup(text) == label
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["shellfish shack", "bootstrap ltd", "tescos", "mc donalds", "cafe de", "seven", "", "xtesco", "a b c d"],
+)
+def test_lookup_matches_whole_words_only(gazetteer: Gazetteer, text: str) -> None:
+    assert gazetteer.lookup(text) is None
+
+
+def test_a_mapping_with_source(gazetteer: Gazetteer) -> None:
+    assert len(gazetteer) == len(ENTRIES)
+    assert dict(gazetteer) == ENTRIES
+    assert gazetteer.source == "test table 1"
+
+
+@pytest.mark.parametrize(
+    ("entries", "problem"),
+    [
+        ({"": "INCOME"}, "empty key"),
+        ({"Tesco": "FOOD_AND_DRINK"}, "match_key form"),
+        ({"tesco  express": "FOOD_AND_DRINK"}, "match_key form"),
+        ({"mcdonald's": "FOOD_AND_DRINK"}, "match_key form"),
+        ({" ".join("abcdef"): "INCOME"}, f"more than {MAX_KEY_WORDS} words"),
+        ({"tesco": ""}, "empty"),
+        ({"tesco": "FOOD AND DRINK"}, "whitespace"),
+        ({"tesco": "GROCERIES"}, "not one of the bundle's labels"),
+    ],
+)
+def test_bad_entries_are_refused(entries: dict[str, str], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        Gazetteer(entries, "src", labels=LABELS)
+
+
+@pytest.mark.parametrize("source", ["", "  ", "two\nlines", "a\tb"])
+def test_a_bad_source_is_refused(source: str) -> None:
+    with pytest.raises(ValueError, match="source"):
+        Gazetteer(ENTRIES, source)
+
+
+def test_file_round_trip(gazetteer: Gazetteer, tmp_path: Path) -> None:
+    path = tmp_path / "gazetteer.tsv"
+    gazetteer.write(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[:3] == ["# txclassify gazetteer", "# source: test table 1", f"# entries: {len(ENTRIES)}"]
+    assert lines[3:] == sorted(f"{key}\t{label}" for key, label in ENTRIES.items())
+    again = Gazetteer.from_file(path, labels=LABELS)
+    assert dict(again) == ENTRIES
+    assert again.source == gazetteer.source
+    assert Gazetteer(dict(again), again.source).lookup("tesco express") == "GENERAL_MERCHANDISE"
+
+
+HEADER = "# txclassify gazetteer\n# source: nsi 1\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "where", "problem"),
+    [
+        ("tesco\tFOOD_AND_DRINK\n", ":1:", "not a gazetteer file"),
+        ("", ":1:", "not a gazetteer file"),
+        (HEADER + "# entries: 1\ntesco FOOD_AND_DRINK\n", ":4:", "expected 'key<TAB>label'"),
+        (HEADER + "# entries: 1\ntesco\tFOOD\tDRINK\n", ":4:", "expected 'key<TAB>label'"),
+        (HEADER + "# entries: 1\n\n", ":4:", "expected 'key<TAB>label'"),
+        (HEADER + "# entries: 1\nTesco\tFOOD_AND_DRINK\n", ":4:", "match_key form"),
+        (HEADER + "# entries: 1\ntesco\tGROCERIES\n", ":4:", "not one of the bundle's labels"),
+        (HEADER + "# entries: 2\ntesco\tINCOME\ntesco\tINCOME\n", ":5:", "repeats line 4"),
+        (HEADER + "# entries: 2\ntesco\tINCOME\n# late comment\n", ":5:", "header lines come first"),
+        (HEADER + "# entries: 2\ntesco\tINCOME\n", ": ", "header says '# entries: 2' but the file has 1"),
+        ("# txclassify gazetteer\n# entries: 0\n", ": ", "'# source: ...' is missing"),
+        ("# txclassify gazetteer\n# source: x\n", ": ", "header says '# entries: '"),
+        ("# txclassify gazetteer\n# stray comment\n# source: x\n", ":2:", "header line"),
+    ],
+)
+def test_bad_files_are_one_line_naming_file_and_line(
+    tmp_path: Path, content: str, where: str, problem: str
+) -> None:
+    path = tmp_path / "gazetteer.tsv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(BundleError) as error:
+        Gazetteer.from_file(path, labels=LABELS)
+    message = str(error.value)
+    assert message.startswith(f"{path}{where}"), message
+    assert problem in message
+    assert "\n" not in message
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "gazetteer.tsv"
+    path.write_bytes(b"# txclassify gazetteer\n\xff\xfe\n")
+    with pytest.raises(BundleError, match="unreadable gazetteer"):
+        Gazetteer.from_file(path)
+
+
+def test_lookup_agrees_with_a_brute_force_scan() -> None:
+    # Leftmost, then longest, over every word n-gram: the same rule written the slow, obvious way.
+    rng = random.Random(7)
+    words = [f"w{i}" for i in range(30)]
+    entries = {
+        " ".join(rng.choices(words, k=rng.randint(1, MAX_KEY_WORDS))): rng.choice(LABELS) for _ in range(80)
+    }
+    gazetteer = Gazetteer(entries, "random")
+    for _ in range(500):
+        tokens = rng.choices(words, k=rng.randint(0, 12))
+        expected = None
+        for start in range(len(tokens)):
+            found = [
+                entries[" ".join(tokens[start:end])]
+                for end in range(len(tokens), start, -1)
+                if " ".join(tokens[start:end]) in entries
+            ]
+            if found:
+                expected = found[0]
+                break
+        assert gazetteer.lookup(" ".join(tokens)) == expected
