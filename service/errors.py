@@ -10,6 +10,7 @@
     ├── TooLargeError             too many items, or a body over the size limit
     ├── OverloadedError           the queue is full; carries ``retry_after_s`` from the drain rate
     ├── UnavailableError          not ready yet, draining, or the batch loop died
+    │   └── StoreUnavailableError the feedback store cannot be reached; carries ``retry_after_s``
     ├── DeadlineExceededError     the request's deadline passed before its results were ready
     └── InferenceError            a batch failed inside the model; only its own waiters see this
 """
@@ -28,6 +29,7 @@ __all__ = [
     "InvalidInputError",
     "OverloadedError",
     "ServiceError",
+    "StoreUnavailableError",
     "TooLargeError",
     "UnauthorizedError",
     "UnavailableError",
@@ -89,6 +91,16 @@ class OverloadedError(ServiceError):
 
 class UnavailableError(ServiceError):
     code = "unavailable"
+
+
+class StoreUnavailableError(UnavailableError):
+    """The feedback store is down; classify is unaffected. Retry after ``retry_after_s``."""
+
+    code = "store_unavailable"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class DeadlineExceededError(ServiceError):

@@ -22,6 +22,7 @@ from service.errors import (
     InvalidInputError,
     OverloadedError,
     ServiceError,
+    StoreUnavailableError,
     TooLargeError,
     UnauthorizedError,
     UnavailableError,
@@ -79,7 +80,7 @@ async def _service_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ServiceError)
     status = status_for(error)
     headers: dict[str, str] = {}
-    if isinstance(error, OverloadedError):
+    if isinstance(error, OverloadedError | StoreUnavailableError):
         headers["Retry-After"] = str(error.retry_after_s)
     message = error.message
     if status >= 500 and status != 503 and status != 504:
