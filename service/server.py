@@ -7,11 +7,15 @@ requests get 503 while every admitted request finishes. Then uvicorn's normal sh
 process exits 0. A second signal shuts down at once. The whole drain is bounded by
 ``graceful_timeout_s``: if admitted work is still unfinished half a second before it ends, that work is
 answered 503 ("retry on another replica") rather than cut off when the process exits.
+
+The server also installs the guarded HTTP protocol (``service/protocol.py``: header, write and idle
+timeouts, a connection bound, JSON 400s) with the limits from the app's settings.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import math
 import socket
@@ -22,6 +26,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from service.api import abandon_admitted_work, start_draining, wait_until_idle
+from service.protocol import ConnectionLimits, protocol_factory
+from service.settings import Settings
 
 __all__ = ["DrainingServer"]
 
@@ -33,6 +39,18 @@ _ANSWER_RESERVE_S = 0.5
 
 class DrainingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: FastAPI, grace_s: float) -> None:
+        settings: Settings = app.state.txc.settings
+        config.http = protocol_factory(
+            ConnectionLimits(
+                header_timeout_s=settings.header_timeout_s,
+                write_timeout_s=settings.write_timeout_s,
+                max_connections=settings.max_connections,
+                max_header_bytes=settings.max_header_bytes,
+            )
+        )
+        config.timeout_keep_alive = settings.keep_alive_timeout_s  # type: ignore[assignment]
+        # Each request task starts from an empty context, never one a signal handler interrupted.
+        config.reset_contextvars = True
         super().__init__(config)
         self._app = app
         self._grace_s = grace_s
@@ -47,12 +65,14 @@ class DrainingServer(uvicorn.Server):
         if self._loop is None or self._drain is not None or self.should_exit:
             super().handle_exit(sig, frame)  # second signal, or not serving yet: stop now
             return
-        start_draining(self._app)
-        # Signal handlers run between bytecodes of the loop's thread: hand over to the loop properly.
-        self._loop.call_soon_threadsafe(self._start_drain)
+        # Signal handlers run between bytecodes of the loop's thread, inside whatever request's context
+        # was current: hand over to the loop, in an empty context, so the drain's log lines carry no
+        # other request's id.
+        self._loop.call_soon_threadsafe(self._start_drain, context=contextvars.Context())
 
     def _start_drain(self) -> None:
         if self._drain is None:
+            start_draining(self._app)
             self._drain = asyncio.ensure_future(self._drain_then_exit())
 
     async def _drain_then_exit(self) -> None:

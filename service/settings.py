@@ -101,11 +101,59 @@ class Settings(BaseSettings):
         description="Largest request body in bytes, enforced before parsing (413). 5,000 typical "
         "narrations take about 0.5 MB; the limit bounds the memory one request can claim.",
     )
+    memory_budget_mb: int = Field(
+        default=384,
+        ge=16,
+        description="MiB that requests in flight may hold together, each reserving its estimate "
+        "(request_memory_factor x its body) before its body is read; a request that does not fit gets "
+        "429. Sets the peak above the idle footprint: the chart's memory limit is derived from it "
+        "(docs/hardening.md). Must hold one largest request.",
+    )
+    request_memory_factor: float = Field(
+        default=12.0,
+        gt=1,
+        description="Peak bytes a request holds per byte of its body (body, parsed objects, token ids, "
+        "response), measured on the worst legal request (docs/hardening.md). Lower admits more at once "
+        "and risks the budget; higher refuses earlier.",
+    )
     max_header_bytes: int = Field(
         default=32 * 1024,
         ge=1024,
         description="Largest total size of a request's headers (431). uvicorn's parser takes headers "
         "of any size; keep a proxy's limit in front as well (this check runs once they are read).",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A connection's next request must have sent all its headers within this many "
+        "seconds of the connection opening (or of the previous response), else 408 and close. Bounds "
+        "slowloris and silent connections; a proxy in front usually has a tighter limit.",
+    )
+    keep_alive_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Idle time after a response before a keep-alive connection is closed. Keep it "
+        "above the client's or proxy's idle timeout to avoid races on reused connections.",
+    )
+    body_timeout_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="Longest time to receive a whole request body, else 408. A trickling upload holds "
+        "no request slot meanwhile, but it holds its connection and its share of the body budget; 15 s "
+        "takes a 4 MB body at 2.2 Mbit/s.",
+    )
+    write_timeout_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="A client that reads none of its response for this long is disconnected and its "
+        "buffered response freed. Lower frees memory from stalled readers sooner.",
+    )
+    max_connections: int = Field(
+        default=1024,
+        ge=1,
+        description="Open HTTP connections; past it a new connection gets 503 and is closed before it is "
+        "read. Bounds file descriptors and per-connection memory; probes compete for the same "
+        "connections, so keep it well above the clients' pool sizes.",
     )
     request_timeout_ms: float = Field(
         default=30_000,
@@ -151,6 +199,10 @@ class Settings(BaseSettings):
     json_logs: bool = Field(
         default=True, description="One JSON object per log line (for collectors); false for plain text."
     )
+
+    @property
+    def memory_budget_bytes(self) -> int:
+        return self.memory_budget_mb * 2**20
 
     @property
     def max_wait_s(self) -> float:

@@ -12,17 +12,19 @@ from fastapi import FastAPI
 from starlette.responses import Response
 
 from service.api.auth import ApiKeyMiddleware, ApiKeys
+from service.api.body import BodyLimitMiddleware
 from service.api.errors import install_error_handlers
 from service.api.middleware import (
-    BodyLimitMiddleware,
     ConcurrencyLimitMiddleware,
     HeaderLimitMiddleware,
     RequestContextMiddleware,
 )
+from service.api.probes import ProbeHeadMiddleware
 from service.api.routes import ClientDisconnectedError, router
 from service.api.state import AppState, Phase
 from service.classifier import Classifier
-from service.errors import UnavailableError
+from service.errors import ConfigurationError, UnavailableError
+from service.memory import HeapTrimmer, MemoryBudget, estimate_request_bytes
 from service.metrics import ServiceMetrics
 from service.settings import Settings
 
@@ -37,8 +39,15 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
     the port, so a model that cannot serve ends the process with one clear line, not a traceback."""
     settings = settings or Settings()
     api_keys = ApiKeys.from_settings(settings)  # fails closed on an unusable key file
+    largest = estimate_request_bytes(settings.max_body_bytes, settings.request_memory_factor)
+    if largest > settings.memory_budget_bytes:
+        raise ConfigurationError(
+            f"TXC_MEMORY_BUDGET_MB={settings.memory_budget_mb} cannot hold one largest request "
+            f"({largest / 2**20:.0f} MiB: TXC_MAX_BODY_BYTES x TXC_REQUEST_MEMORY_FACTOR)"
+        )
     metrics = ServiceMetrics()
     state = AppState(settings=settings, metrics=metrics)
+    budget = MemoryBudget(settings.memory_budget_bytes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,22 +62,35 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
         summary="Classifies bank-transaction narrations into 16 spending categories.",
         version="1.0",
         lifespan=lifespan,
+        # No redirect from /readyz/ to /readyz: it was built from the client's Host header.
+        redirect_slashes=False,
     )
     app.state.txc = state
+    app.state.memory_budget = budget
     app.include_router(router)
     install_error_handlers(app)
     app.add_exception_handler(ClientDisconnectedError, _client_gone)
     # Added last = outermost. Request context first, so every response (every refusal included) carries
-    # a request id; then the header limit; then the key check, so an unauthenticated request takes no
-    # slot and its body is never read; then the limit on requests in progress; then the body checks.
-    app.add_middleware(
-        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, max_items=settings.max_request_items
-    )
+    # a request id and its arrival time; then the header limit; then the key check, so an
+    # unauthenticated request reserves nothing and its body is never read; then the body guard (size,
+    # memory budget, read timeout); innermost the limit on requests in progress, which therefore
+    # counts only requests whose body is in.
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests, metrics=metrics)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        max_items=settings.max_request_items,
+        timeout_s=settings.body_timeout_s,
+        budget=budget,
+        memory_factor=settings.request_memory_factor,
+        metrics=metrics,
+        trimmer=HeapTrimmer(budget),
+    )
     if api_keys is not None:
         open_paths = frozenset(path.strip() for path in settings.auth_open_paths.split(",") if path.strip())
         app.add_middleware(ApiKeyMiddleware, keys=api_keys, open_paths=open_paths)
     app.add_middleware(HeaderLimitMiddleware, max_bytes=settings.max_header_bytes)
+    app.add_middleware(ProbeHeadMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
 

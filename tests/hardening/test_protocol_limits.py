@@ -113,20 +113,28 @@ def test_streamed_oversized_body_is_refused_once_past_the_limit(server: ServerPr
     _assert_still_serving(server)
 
 
-@pytest.mark.parametrize("size", [64 * 1024, 1024 * 1024])
+@pytest.mark.parametrize("size", [36 * 1024, 64 * 1024, 1024 * 1024])
 def test_huge_header_is_refused_with_a_reason(server: ServerProcess, size: int) -> None:
+    """Just over the limit, the app names the header; far over it, the protocol stops reading soon after
+    the limit and answers from what it has (httptools alone read a 50 MB header whole)."""
+    piece = 4 * 1024
     with _connect(server) as connection:
         sent = _send_until_answered(
             connection,
             iter(
                 [
                     b"GET /readyz HTTP/1.1\r\nHost: x\r\nX-Client-Id: ",
-                    *[b"c" * CHUNK for _ in range(size // CHUNK)],
+                    *[b"c" * piece for _ in range(size // piece)],
                     b"\r\n\r\n",
                 ]
             ),
         )
         status, response = _read_response(connection)
     assert status == 431, f"{sent} bytes sent: {response[:500]}"
-    assert "x-client-id" in response.lower(), response[:500]
+    assert "headers_too_large" in response, response[:500]
+    if size < 40 * 1024:
+        assert "x-client-id" in response.lower(), response[:500]
+    else:
+        assert "32768" in response, response[:500]
+        assert sent < 512 * 1024, f"{sent} header bytes went out before the refusal"
     _assert_still_serving(server)
