@@ -15,15 +15,26 @@ __all__ = [
     "BATCH_SIZE",
     "BATCH_TOKENS",
     "CACHE_HITS_TOTAL",
+    "FEEDBACK_COMMIT_SECONDS",
+    "FEEDBACK_ITEMS_TOTAL",
     "INFERENCE_SECONDS",
     "INFLIGHT_ITEMS",
     "ITEMS_TOTAL",
+    "LABEL_DRIFT_PSI",
     "MODEL_INFO",
     "OLDEST_QUEUED_ITEM_AGE_SECONDS",
+    "PREDICTIONS_TOTAL",
+    "PREDICTION_CONFIDENCE",
     "QUEUE_ITEMS",
     "QUEUE_WAIT_SECONDS",
     "REJECTED_TOTAL",
     "REQUEST_SECONDS",
+    "SHADOW_DISAGREEMENTS_TOTAL",
+    "SHADOW_DROPPED_ITEMS_TOTAL",
+    "SHADOW_ERRORS_TOTAL",
+    "SHADOW_INFO",
+    "SHADOW_ITEMS_TOTAL",
+    "SHADOW_SECONDS",
     "ServiceMetrics",
 ]
 
@@ -39,6 +50,18 @@ OLDEST_QUEUED_ITEM_AGE_SECONDS = "txclassify_oldest_queued_item_age_seconds"
 REJECTED_TOTAL = "txclassify_rejected_total"
 CACHE_HITS_TOTAL = "txclassify_cache_hits_total"
 MODEL_INFO = "txclassify_model_info"
+# The production loop (service/production.py): corrections, drift, shadow scoring.
+FEEDBACK_ITEMS_TOTAL = "txclassify_feedback_items_total"
+FEEDBACK_COMMIT_SECONDS = "txclassify_feedback_commit_seconds"
+PREDICTIONS_TOTAL = "txclassify_predictions_total"
+PREDICTION_CONFIDENCE = "txclassify_prediction_confidence"
+LABEL_DRIFT_PSI = "txclassify_label_drift_psi"
+SHADOW_ITEMS_TOTAL = "txclassify_shadow_items_total"
+SHADOW_DISAGREEMENTS_TOTAL = "txclassify_shadow_disagreements_total"
+SHADOW_DROPPED_ITEMS_TOTAL = "txclassify_shadow_dropped_items_total"
+SHADOW_ERRORS_TOTAL = "txclassify_shadow_errors_total"
+SHADOW_SECONDS = "txclassify_shadow_seconds"
+SHADOW_INFO = "txclassify_shadow_info"
 
 # Fine steps from 1 ms to 0.5 s, where an HPA target for queue wait lives, then coarse up to the deadline.
 QUEUE_WAIT_BUCKETS = (
@@ -87,6 +110,34 @@ class ServiceMetrics:
         self.rejections = Counter(REJECTED_TOTAL, "Requests refused, by reason.", ["reason"], registry=r)
         self.cache_hits_total = Counter(CACHE_HITS_TOTAL, "Transactions answered by the cache.", registry=r)
         self.model_info = Gauge(MODEL_INFO, "The loaded model (value 1).", ["name", "version"], registry=r)
+        # Per-label prediction counts, the confidence histogram and the drift gauge are exported by
+        # service.monitoring.PredictionMonitor (a collector on this registry: it counts in bulk).
+        self.feedback_items = Counter(
+            FEEDBACK_ITEMS_TOTAL, "New corrections stored, by corrected label and whether the served "
+            "label agreed with it.", ["label", "agreed"], registry=r,
+        )  # fmt: skip
+        self.feedback_commit = Histogram(
+            FEEDBACK_COMMIT_SECONDS, "Time from queueing a feedback request to its commit.",
+            buckets=INFERENCE_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.shadow_items = Counter(
+            SHADOW_ITEMS_TOTAL, "Transactions the shadow model scored, by agreement with the served label.",
+            ["agreed"], registry=r,
+        )  # fmt: skip
+        self.shadow_disagreements = Counter(
+            SHADOW_DISAGREEMENTS_TOTAL, "Transactions the shadow labelled differently, by both labels.",
+            ["label", "shadow_label"], registry=r,
+        )  # fmt: skip
+        self.shadow_dropped = Counter(
+            SHADOW_DROPPED_ITEMS_TOTAL,
+            "Transactions not shadow-scored because its queue was full.",
+            registry=r,
+        )
+        self.shadow_errors = Counter(SHADOW_ERRORS_TOTAL, "Shadow batches that failed.", registry=r)
+        self.shadow_seconds = Histogram(
+            SHADOW_SECONDS, "Shadow scoring time per request batch.", buckets=INFERENCE_BUCKETS, registry=r
+        )
+        self.shadow_info = Gauge(SHADOW_INFO, "The shadow model (value 1).", ["name", "version"], registry=r)
 
     def bind_queue(
         self, queued: Callable[[], float], inflight: Callable[[], float], oldest_age: Callable[[], float]

@@ -199,6 +199,39 @@ class Settings(BaseSettings):
     json_logs: bool = Field(
         default=True, description="One JSON object per log line (for collectors); false for plain text."
     )
+    # -- the production loop (service/production.py, docs/operations.md) -------------------------------
+    feedback_dsn: str | None = Field(
+        default=None,
+        description="Where POST /v1/feedback stores corrections: sqlite:///path/file.db (embedded, WAL, "
+        "one process) or postgresql://user:pass@host:5432/db (shared by replicas; needs the feedback "
+        "extra). Unset: feedback is off (503). A store that is down answers feedback 503 and never "
+        "affects classify.",
+    )
+    feedback_max_queue_rows: int = Field(
+        default=20_000,
+        ge=1,
+        description="Corrections waiting for their commit; a request that would pass it gets 429. "
+        "Higher absorbs bursts while the store is slow, at the cost of memory and of callers waiting.",
+    )
+    shadow_model_dir: Path | None = Field(
+        default=None,
+        description="A second bundle that scores every classify request's texts after the answers are "
+        "sent (agreement metrics only; served answers never change). Costs CPU: on a busy pod it "
+        "sheds load (drops) rather than slow the primary. Unset: no shadow.",
+    )
+    shadow_max_queue_items: int = Field(
+        default=5_000,
+        ge=1,
+        description="Transactions queued for the shadow; beyond it requests are not shadowed (counted "
+        "in txclassify_shadow_dropped_items_total). Higher shadows more of a burst, using more memory.",
+    )
+    drift_window_items: int = Field(
+        default=10_000,
+        ge=100,
+        description="Served answers whose label mix the drift gauge (PSI vs the card's reference) "
+        "compares. Smaller reacts sooner and is noisier.",
+    )
+
 
     @property
     def memory_budget_bytes(self) -> int:

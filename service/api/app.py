@@ -14,6 +14,7 @@ from starlette.responses import Response
 from service.api.auth import ApiKeyMiddleware, ApiKeys
 from service.api.body import BodyLimitMiddleware
 from service.api.errors import install_error_handlers
+from service.api.feedback import router as feedback_router
 from service.api.middleware import (
     ConcurrencyLimitMiddleware,
     HeaderLimitMiddleware,
@@ -26,6 +27,7 @@ from service.classifier import Classifier
 from service.errors import ConfigurationError, UnavailableError
 from service.memory import HeapTrimmer, MemoryBudget, estimate_request_bytes
 from service.metrics import ServiceMetrics
+from service.production import ProductionLoop
 from service.settings import Settings
 
 __all__ = ["abandon_admitted_work", "create_app", "start_draining", "wait_until_idle"]
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
     app.state.txc = state
     app.state.memory_budget = budget
     app.include_router(router)
+    app.include_router(feedback_router)
     install_error_handlers(app)
     app.add_exception_handler(ClientDisconnectedError, _client_gone)
     # Added last = outermost. Request context first, so every response (every refusal included) carries
@@ -139,6 +142,7 @@ async def _start(state: AppState, preloaded: Classifier | None) -> None:
             await asyncio.to_thread(classifier.warm_up)
         classifier.set_observer(state.metrics)
         await classifier.start()
+        state.production = await ProductionLoop.start(settings, classifier, state.metrics)
     except Exception:
         state.phase = Phase.FAILED
         raise
@@ -172,6 +176,8 @@ async def _stop(state: AppState) -> None:
         batcher = state.classifier.batcher
         if batcher is not None:
             await batcher.stop()
+    if state.production is not None:
+        await state.production.stop()
 
 
 async def _client_gone(request: object, error: Exception) -> Response:

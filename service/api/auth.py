@@ -21,7 +21,7 @@ from service.api.errors import error_body
 from service.errors import ConfigurationError
 from service.settings import Settings
 
-__all__ = ["ApiKeyMiddleware", "ApiKeys"]
+__all__ = ["ApiKeyMiddleware", "ApiKeys", "presented_key"]
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,14 @@ class ApiKeyMiddleware:
         await send({"type": "http.response.body", "body": self._refusal})
 
     def _authorised(self, scope: Scope) -> bool:
-        headers = dict(scope.get("headers", []))
-        presented = headers.get(b"x-api-key")
-        if presented is None:
-            scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
-            presented = token.strip() if scheme.lower() == b"bearer" else b""
-        return self.keys.accepts(presented.decode("latin-1"))
+        return self.keys.accepts(presented_key(scope))
+
+
+def presented_key(scope: Scope) -> str:
+    """The key a request presents (``X-API-Key``, else ``Authorization: Bearer``); "" for none."""
+    headers = dict(scope.get("headers", []))
+    presented = headers.get(b"x-api-key")
+    if presented is None:
+        scheme, _, token = headers.get(b"authorization", b"").partition(b" ")
+        presented = token.strip() if scheme.lower() == b"bearer" else b""
+    return presented.decode("latin-1")

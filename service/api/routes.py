@@ -102,6 +102,8 @@ async def classify(
         ) from None
     finally:
         state.active_requests -= 1
+    if state.production is not None:
+        state.production.served(texts, directions, outcome.predictions)
     # Built as plain JSON, not through the response model: 5,000 results x top_k validated pydantic
     # objects cost more CPU than the model itself. The response model still documents the shape.
     payload = {

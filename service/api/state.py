@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from service.classifier import Classifier
 from service.errors import UnavailableError
 from service.metrics import ServiceMetrics
+from service.production import ProductionLoop
 from service.settings import Settings
 
 __all__ = ["AppState", "Phase"]
@@ -25,6 +26,8 @@ class AppState:
     settings: Settings
     metrics: ServiceMetrics
     classifier: Classifier | None = None
+    #: Feedback, prediction monitoring and the shadow (built in the lifespan with the classifier).
+    production: ProductionLoop | None = None
     phase: Phase = Phase.STARTING
     #: Classify requests past admission and not yet answered (the drain waits for 0).
     active_requests: int = 0
