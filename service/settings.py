@@ -232,7 +232,6 @@ class Settings(BaseSettings):
         "compares. Smaller reacts sooner and is noisier.",
     )
 
-
     @property
     def memory_budget_bytes(self) -> int:
         return self.memory_budget_mb * 2**20
