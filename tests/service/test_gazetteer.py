@@ -112,7 +112,9 @@ def test_file_round_trip(gazetteer: Gazetteer, tmp_path: Path) -> None:
     again = Gazetteer.from_file(path, labels=LABELS)
     assert dict(again) == ENTRIES
     assert again.source == gazetteer.source
-    assert Gazetteer(dict(again), again.source).lookup("tesco express") == "GENERAL_MERCHANDISE"
+    assert again.lookup("POS TESCO EXPRESS 12") == "GENERAL_MERCHANDISE"
+    assert again.lookup("card a b c d e") == "ENTERTAINMENT"
+    assert again.lookup("shellfish") is None
 
 
 HEADER = "# txclassify gazetteer\n# source: nsi 1\n"
@@ -134,6 +136,7 @@ HEADER = "# txclassify gazetteer\n# source: nsi 1\n"
         ("# txclassify gazetteer\n# entries: 0\n", ": ", "'# source: ...' is missing"),
         ("# txclassify gazetteer\n# source: x\n", ": ", "header says '# entries: '"),
         ("# txclassify gazetteer\n# stray comment\n# source: x\n", ":2:", "header line"),
+        ("# txclassify gazetteer\n# source: a\tb\n# entries: 0\n", ": ", "holds a tab"),
     ],
 )
 def test_bad_files_are_one_line_naming_file_and_line(
