@@ -1,4 +1,4 @@
-"""The ``txclassify`` command: ``serve``, ``classify``, ``info`` and ``score``.
+"""The ``txclassify`` command: ``serve``, ``classify``, ``info``, ``score`` and ``feedback export``.
 
 Every command finds the bundle the same way (``--model-dir``, else ``TXC_MODEL_DIR``, else
 ``models/index.json``) and exits non-zero with one clear line if it cannot be used.
@@ -72,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--no-resume", action="store_true", help="start over instead of resuming")
     score.add_argument("--quiet", action="store_true", help="no progress bar")
     score.set_defaults(run=_score)
+
+    from service.feedback.export import add_commands as add_feedback_commands
+
+    add_feedback_commands(commands)
     return parser
 
 

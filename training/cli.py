@@ -5,6 +5,7 @@ txclassify-train build --config training/configs/v1.yaml --train-csv mine.csv --
 txclassify-train import-hf CHECKPOINT_DIR --eval-csv labelled.csv --name acme --version 1.0.0
 txclassify-train sample 20 --split test        # print generated narrations
 txclassify-train check-isa models/txclassify-1.0.0 --texts 128   # same answers on an AVX2-only CPU?
+txclassify-train eval --bundle models/txclassify-1.2.0 --csv corrections.csv   # agreement on corrections
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--cpu", default=EMULATED_CPU, help="qemu CPU model (default: %(default)s)")
     c.add_argument("--texts", type=int, default=128, help="held-out narrations to compare (default: 128)")
     c.add_argument("--tolerance", type=float, default=1e-5, help="max |delta probability| allowed")
+    e = sub.add_parser(
+        "eval", help="agreement of a bundle with corrections from `txclassify feedback export`"
+    )
+    e.add_argument("--bundle", required=True, type=Path, help="bundle directory to score")
+    e.add_argument("--csv", required=True, type=Path, help="corrections file (txclassify feedback export)")
+    e.add_argument("--json", type=Path, help="also write the report as JSON here")
     return parser
 
 
@@ -109,6 +116,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "check-isa":
         return _check_isa(args)
+    if args.command == "eval":
+        from service.errors import BundleError
+        from training.corrections import main_eval
+
+        try:
+            return main_eval(args.bundle, args.csv, args.json)
+        except (BundleError, ValueError, OSError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
 
     from training.config import load_config
     from training.gate import GateFailed

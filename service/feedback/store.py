@@ -38,7 +38,7 @@ _COLUMNS = (
     "model_name", "model_version", "created_at",
 )  # fmt: skip
 #: Seconds a client should wait before retrying when the store is unreachable.
-RETRY_AFTER_S = 5
+RETRY_AFTER_S = 2
 
 
 @dataclass(frozen=True)
