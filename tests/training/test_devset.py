@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from service.normalize import normalize_text
-from training.eval import DevRow, DevsetError, load_devset
+from training.eval import DEVSET_PATH, DevRow, DevsetError, load_devset
 from training.eval.devset import COLUMNS, COUNTRIES, KINDS
 from training.labels import LABELS
 
@@ -79,6 +79,14 @@ def test_merchant_labels_have_local_businesses(rows: list[DevRow]) -> None:
         kinds = Counter(r.kind for r in rows if r.label == label)
         assert kinds["brand"] >= 10, (label, kinds)
         assert kinds["local"] >= 10, (label, kinds)
+
+
+def test_data_card_states_the_counts(rows: list[DevRow]) -> None:
+    card = (DEVSET_PATH.parent / "README.md").read_text(encoding="utf-8")
+    assert f"**{len(rows):,}**" in card
+    for label in LABELS:
+        n = sum(r.label == label for r in rows)
+        assert f"| {label} | {n} |" in card, label
 
 
 def _write(path: Path, lines: list[str]) -> Path:
