@@ -170,6 +170,13 @@ def test_equal_priorities_go_to_the_most_items_then_the_earlier_label(tmp_path: 
     assert len(loaded.disagreements) == 2
 
 
+def test_a_name_without_latin_letters_gives_way_to_its_english_one(index: BrandIndex) -> None:
+    adnoc = _one(index, "ADNOC")
+    assert (adnoc.label, adnoc.countries, adnoc.wikidata) == ("TRANSPORTATION", frozenset({"AE"}), "Q166729")
+    assert match_key("أدنوك") in {match_key(name) for name in adnoc.match_names}  # the Arabic name
+    assert gazetteer_entries(index)["adnoc service station"] == "TRANSPORTATION"
+
+
 def test_spellings_of_other_label_items_stay_out(index: BrandIndex) -> None:
     tesco = _one(index, "Tesco")
     assert "tesco superstore" in tesco.match_names

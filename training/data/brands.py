@@ -351,12 +351,18 @@ def _rule_for(
 
 
 def _item_name(item: Mapping[str, Any]) -> str:
+    """The item's name; an English one where the name has no Latin letters or digits (statements in our
+    countries print ADNOC, not its Arabic spelling, which stays a match name)."""
     tags = item.get("tags", {})
-    for key in ("name", "brand", "operator"):
-        value = tags.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return _DISAMBIGUATION.sub("", str(item.get("displayName", ""))).strip()
+    names = [tags.get(key) for key in ("name", "brand", "operator")]
+    names.append(_DISAMBIGUATION.sub("", str(item.get("displayName", ""))).strip())
+    name = next(value.strip() for value in names if isinstance(value, str) and value.strip())
+    if not re.search("[a-z0-9]", match_key(name)):
+        for key in ("name:en", "brand:en", "operator:en"):
+            english = tags.get(key)
+            if isinstance(english, str) and re.search("[a-z0-9]", match_key(english)):
+                return english.strip()
+    return name
 
 
 def _spellings(item: Mapping[str, Any]) -> tuple[str, ...]:
