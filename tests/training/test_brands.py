@@ -146,6 +146,14 @@ def test_disagreements_follow_priority_then_overrides(index: BrandIndex) -> None
     assert _one(index, "Amazon").label == "GENERAL_MERCHANDISE"  # override: NSI lists only its depots
 
 
+def test_an_operator_named_as_a_public_body_takes_that_label(index: BrandIndex) -> None:
+    natal = _one(index, "Prefeitura do Natal")  # runs schools and clinics: paid as a city
+    assert natal.label == "GOVERNMENT_AND_NON_PROFIT"
+    assert _one(index, "Stadtwerke Augsburg").label == "RENT_AND_UTILITIES"  # tags: chargers, car sharing
+    assert _one(index, "Aldine Independent School District").label == "GENERAL_SERVICES"
+    assert _one(index, "Ma Ferme en Ville").label == "FOOD_AND_DRINK"  # brands tree: names are not read
+
+
 def test_equal_priorities_go_to_the_most_items_then_the_earlier_label(tmp_path: Path) -> None:
     path = _write_index(
         tmp_path / "nsi.json",

@@ -396,6 +396,30 @@ def _load_overrides(path: Path = DATA_DIR / "brand_overrides.tsv") -> dict[str, 
     return overrides
 
 
+#: An operator-name rule counts as a tag of this priority: it outranks every row of ``osm_tags.tsv``.
+_NAME_RULE_PRIORITY = 5
+
+
+def _load_operator_names(path: Path = DATA_DIR / "operator_names.tsv") -> list[tuple[str, str, str]]:
+    """(`` phrase ``, label, note) in file order, the phrase padded with spaces for whole-word matching."""
+    rules: list[tuple[str, str, str]] = []
+    for number, row in _tsv_rows(path, ("phrase", "label", "note")):
+        label = _label_or_none(path, number, row["label"])
+        if label is None or match_key(row["phrase"]) != row["phrase"]:
+            raise ValueError(f"{path}:{number}: a phrase in match_key form and a label are required")
+        rules.append((f" {row['phrase']} ", label, row["note"]))
+    return rules
+
+
+def _named_rule(rule: TagRule, name: str, names: Sequence[tuple[str, str, str]]) -> TagRule:
+    """``rule``, or the first operator-name rule whose phrase is whole words of ``name``."""
+    padded = f" {match_key(name)} "
+    for phrase, label, note in names:
+        if phrase in padded:
+            return TagRule(rule.tag, label, _NAME_RULE_PRIORITY, f"operator named{phrase}: {note}")
+    return rule
+
+
 def _resolve(items: Sequence[_Item]) -> _Item:
     """The item whose tag decides a brand's label: highest priority, then the label with the most of the
     brand's items at that priority, then the earlier label in ``LABELS``; its most common tag (then the
@@ -430,14 +454,16 @@ def load_brand_index(path: Path) -> BrandIndex:
 
     Items of the ``brands``, ``operators`` and ``flags`` trees whose tag ``osm_tags.tsv`` maps become brands,
     grouped by (``match_key`` of the name, Wikidata id): one brand's items under several tags merge, their
-    countries unite and the label follows :func:`_resolve` (or ``brand_overrides.tsv``). Brands in none of
-    our countries are left out and counted.
+    countries unite and the label follows :func:`_resolve` (or ``brand_overrides.tsv``). An operator whose
+    name says what it is (``operator_names.tsv``: "... Council", "Stadtwerke ...") takes that label. Brands
+    in none of our countries are left out and counted.
     """
     version, categories = _read_index(path)
     table = load_tag_table()
     qualified = _rules_by_tag(table)
     regions = _load_regions()
     overrides = _load_overrides()
+    operator_names = _load_operator_names()
     unmapped: Counter[str] = Counter()
     unknown: Counter[str] = Counter()
     groups: dict[tuple[str, str | None], list[_Item]] = defaultdict(list)
@@ -455,6 +481,8 @@ def load_brand_index(path: Path) -> BrandIndex:
             name = _item_name(item)
             if not match_key(name):
                 continue
+            if tree == "operators":
+                rule = _named_rule(rule, name, operator_names)
             countries = _countries(item.get("locationSet", {}), regions, unknown)
             mapped = _Item(name, rule, countries, _spellings(item))
             groups[(match_key(name), _wikidata(item, tree))].append(mapped)
