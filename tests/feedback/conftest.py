@@ -11,8 +11,8 @@ import pytest
 from tests.feedback.postgres import PostgresServer, find_bindir
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_bindir() -> Path:
+    """Where initdb and pg_ctl are; skips (not root, so cannot install them) or fails (root: CI must)."""
     bindir = find_bindir()
     if bindir is None:
         if os.geteuid() != 0:
@@ -24,6 +24,12 @@ def postgres_server() -> Iterator[PostgresServer]:
             "PostgreSQL binaries not found: run deploy/install-test-deps.sh (apt-get install postgresql)"
         )
     pytest.importorskip("psycopg", reason="psycopg not installed: pip install -e '.[feedback]'")
+    return bindir
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    bindir = postgres_bindir()
     server = PostgresServer(bindir).init()
     server.start()
     try:
@@ -49,3 +55,9 @@ def store_dsn(request: pytest.FixtureRequest) -> str:
     name = "sqlite_dsn" if request.param == "sqlite" else "postgres_dsn"
     dsn: str = request.getfixturevalue(name)
     return dsn
+
+
+@pytest.fixture
+def server_env(tiny_bundle: Path) -> dict[str, str]:
+    """``TXC_*`` settings for a real ``txclassify serve`` on the tiny bundle (tests/hardening/server.py)."""
+    return {"TXC_MODEL_DIR": str(tiny_bundle), "TXC_INTRA_OP_THREADS": "1", "TXC_LOG_LEVEL": "info"}
