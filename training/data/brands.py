@@ -650,11 +650,11 @@ def _report(index: BrandIndex, *, full: bool) -> None:
     _print_counts("brands per label", Counter(brand.label for brand in index.brands))
     if not full:
         return
-    per_country: Counter[str] = Counter()
-    for brand in index.brands:
-        per_country.update(COUNTRIES if WORLD in brand.countries else brand.countries)
-    _print_counts("brands per country (worldwide brands count in each)", per_country)
-    print(f"worldwide brands: {sum(WORLD in brand.countries for brand in index.brands):,}")
+    worldwide = sum(WORLD in brand.countries for brand in index.brands)
+    named = Counter(country for brand in index.brands for country in brand.countries if country != WORLD)
+    print(f"brands per country (named for the country / with the {worldwide:,} worldwide brands):")
+    for country in sorted(COUNTRIES, key=lambda code: (-named[code], code)):
+        print(f"  {country:<34} {named[country]:>7,} {named[country] + worldwide:>7,}")
     print(f"brands under mapped tags but in none of our countries: {index.outside_countries:,}")
     _print_counts("unmapped items per tag (top 25)", index.unmapped_tags, 25)
     print(f"unmapped items: {sum(index.unmapped_tags.values()):,} over {len(index.unmapped_tags)} tags")
