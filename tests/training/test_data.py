@@ -2,12 +2,53 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
-from training.data import SPLITS, Narration, catalogue, sample_narrations, sample_transfer_narrations
-from training.data.catalogue import held_out_words, pinned_to_train
+from training.data import (
+    COUNTRIES,
+    COUNTRY_WEIGHTS,
+    SPLITS,
+    Narration,
+    build_catalogue,
+    catalogue,
+    sample_narrations,
+    sample_transfer_narrations,
+)
+from training.data.catalogue import KINDS, held_out_words, pinned_to_train, statement_name
+from training.data.formats import (
+    FIELD_NAMES,
+    FORMATS_DIR,
+    Fields,
+    _read_templates,
+    channels,
+    template_fields,
+    templates,
+)
+from training.data.generator import NARRATION_KINDS
+from training.data.vocabulary import composition, country_words, field_words, shared_entities
 from training.labels import LABELS
+
+_CREDIT_LABELS = {"INCOME", "TRANSFER_IN"}
+_DEBIT_LABELS = {"TRANSFER_OUT", "LOAN_PAYMENTS", "BANK_FEES"}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Brand:
+    """A row shaped like ``training.data.brands.Brand``."""
+
+    name: str
+    label: str
+    countries: frozenset[str]
+    osm_tag: str = "shop=supermarket"
+    match_names: tuple[str, ...] = ()
+    wikidata: str | None = None
+
+
+@pytest.fixture(scope="module")
+def narrations() -> list[Narration]:
+    return sample_narrations(12000, seed=0)
 
 
 def test_same_seed_same_narrations() -> None:
@@ -25,10 +66,109 @@ def test_narration_is_frozen() -> None:
         narration.text = "changed"  # type: ignore[misc]
 
 
-def test_every_label_and_country_is_generated() -> None:
-    narrations = sample_narrations(4000, seed=0)
+def test_twenty_countries_and_weights_sum_to_one() -> None:
+    assert len(COUNTRIES) == 20 == len(set(COUNTRIES))
+    assert "UK" not in COUNTRIES
+    assert "GB" in COUNTRIES
+    assert set(COUNTRY_WEIGHTS) == set(COUNTRIES)
+    assert sum(COUNTRY_WEIGHTS.values()) == pytest.approx(1.0)
+
+
+def test_every_label_and_country_is_generated(narrations: list[Narration]) -> None:
     assert {n.label for n in narrations} == set(LABELS)
-    assert {n.country for n in narrations} == {"US", "UK", "NG", "EU", "IN"}
+    assert {n.country for n in narrations} == set(COUNTRIES)
+
+
+def test_every_label_is_reachable_in_every_country() -> None:
+    cat = build_catalogue()
+    for country in COUNTRIES:
+        for label in LABELS:
+            assert cat.entities_for(label, country, "train"), (label, country)
+
+
+def test_every_country_has_every_channel_and_each_template_renders() -> None:
+    import random
+
+    rng = random.Random(0)
+    for country in COUNTRIES:
+        by_channel = templates(country)
+        assert list(by_channel) == list(channels())
+        for channel, rows in by_channel.items():
+            assert rows, (country, channel)
+            for template in rows:
+                text = template.format_map(Fields(rng, country, m="ACME", p="JANE DOE"))
+                assert text.strip(), (country, channel, template)
+
+
+def test_country_files_claim_only_known_channels_and_fields() -> None:
+    for path in sorted(FORMATS_DIR.glob("*.yaml")):
+        if path.name == "_channels.yaml":
+            continue
+        for channel, rows in _read_templates(path).items():
+            assert channel in channels()
+            for template in rows:
+                assert template_fields(template) <= FIELD_NAMES, (path.name, template)
+    own = {c: set(_read_templates(FORMATS_DIR / f"{c}.yaml")) for c in COUNTRIES}
+    # Each country writes its own card, direct-debit, P2P, payroll and ATM lines.
+    for country, claimed in own.items():
+        assert {"card", "bill", "p2p_in", "p2p_out", "payroll", "atm", "refund"} <= claimed, country
+
+
+def test_unknown_template_field_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "XX.yaml"
+    path.write_text('card: ["{m} {nosuchfield}"]\n')
+    with pytest.raises(ValueError, match="nosuchfield"):
+        _read_templates(path)
+    path.write_text('teleport: ["{m}"]\n')
+    with pytest.raises(ValueError, match="unknown channel"):
+        _read_templates(path)
+
+
+def test_word_files_parse_and_are_consistent() -> None:
+    for country in COUNTRIES:
+        words = country_words(country)
+        assert all((words.cities, words.banks, words.first_names, words.last_names)), country
+        assert set(words.entities) <= set(LABELS)
+        for kinds in words.entities.values():
+            assert set(kinds) <= set(KINDS), country
+    assert {e.kind for e in shared_entities()} <= set(KINDS)
+    assert set(composition().category_words) <= set(LABELS)
+    assert len(field_words().months) == 12
+    with pytest.raises(ValueError, match="country"):
+        country_words("UK")
+
+
+def test_direction_follows_the_channel(narrations: list[Narration]) -> None:
+    direction_of = {name: channel.direction for name, channel in channels().items()}
+    seen: Counter[tuple[str, str]] = Counter()
+    for n in narrations:
+        channel = n.format.split(":")[0]
+        assert n.direction == direction_of[channel]
+        seen[(channel, n.direction)] += 1
+        if n.label in _CREDIT_LABELS:
+            assert n.direction == "credit", n
+        elif n.label in _DEBIT_LABELS:
+            assert n.direction == "debit", n
+        elif n.direction == "credit":
+            assert channel == "refund", n  # a merchant's money comes back only as a refund
+    expected = [("refund", "credit"), ("atm", "debit"), ("payroll", "credit"), ("fee", "debit"),
+                ("interest_earned", "credit"), ("interest_charged", "debit"), ("own_in", "credit"),
+                ("own_out", "debit"), ("p2p_in", "credit"), ("p2p_out", "debit")]  # fmt: skip
+    for channel, direction in expected:
+        assert seen[(channel, direction)] > 0, channel
+
+
+def test_kinds_are_documented_and_interest_splits_by_label(narrations: list[Narration]) -> None:
+    assert {n.kind for n in narrations} <= set(NARRATION_KINDS)
+    for n in narrations:
+        if n.format.startswith("interest_earned"):
+            assert n.label == "INCOME"
+        if n.format.startswith("interest_charged"):
+            assert n.label == "BANK_FEES"
+        if n.format.startswith(("atm", "own_", "cash_deposit")):
+            assert n.kind == "own"
+        if n.format.startswith("refund"):
+            assert n.label not in _CREDIT_LABELS | _DEBIT_LABELS
 
 
 def test_catalogue_splits_are_entity_disjoint() -> None:
@@ -38,6 +178,8 @@ def test_catalogue_splits_are_entity_disjoint() -> None:
     assert not by_split["train"] & by_split["test"]
     assert not by_split["train"] & by_split["val"]
     assert not by_split["val"] & by_split["test"]
+    shares = Counter(e.split for e in catalogue())
+    assert 0.7 < shares["train"] / len(catalogue()) < 0.9
 
 
 def test_sampled_test_merchants_never_appear_in_training() -> None:
@@ -47,17 +189,24 @@ def test_sampled_test_merchants_never_appear_in_training() -> None:
     assert not train & test
 
 
-def test_merchant_frequencies_are_zipf_like() -> None:
-    food = [n.merchant for n in sample_narrations(6000, seed=3) if n.label == "FOOD_AND_DRINK"]
+def test_merchant_frequencies_are_zipf_like(narrations: list[Narration]) -> None:
+    food = [n.merchant for n in narrations if n.label == "FOOD_AND_DRINK"]
     counts = sorted(Counter(food).values(), reverse=True)
     # Heavy head, long tail: the top merchant is far more frequent than the median one.
     assert counts[0] >= 10 * counts[len(counts) // 2]
     assert len(counts) > 50
 
 
-def test_texts_are_bounded_and_non_empty() -> None:
-    for narration in sample_narrations(2000, seed=5):
-        assert 0 < len(narration.text.strip()) <= 120
+def test_texts_are_bounded_and_non_empty(narrations: list[Narration]) -> None:
+    for narration in narrations:
+        assert 0 < len(narration.text.strip()) <= 160, narration
+
+
+def test_export_styles_vary_case(narrations: list[Narration]) -> None:
+    texts = [n.text for n in narrations]
+    assert sum(t.isupper() for t in texts) > len(texts) / 2
+    assert any(t.islower() for t in texts)
+    assert any(t.istitle() for t in texts)
 
 
 def test_unknown_split_is_rejected() -> None:
@@ -67,7 +216,6 @@ def test_unknown_split_is_rejected() -> None:
 
 def test_entities_named_by_behavioural_cases_train_and_are_never_held_out() -> None:
     pinned = {(e.label, e.name): e.split for e in catalogue() if pinned_to_train(e.label, e.name)}
-    # Brands the hash alone would hold out (SPOTIFY, AIRBNB, BRITISH GAS went to test, UBER to val).
     for key in [("ENTERTAINMENT", "SPOTIFY"), ("TRAVEL", "AIRBNB"), ("TRANSPORTATION", "UBER"),
                 ("RENT_AND_UTILITIES", "BRITISH GAS"), ("GENERAL_SERVICES", "JIFFY LUBE")]:  # fmt: skip
         assert pinned[key] == "train"
@@ -84,7 +232,7 @@ def test_pinning_matches_whole_words_of_the_same_label_only() -> None:
 
 def test_transfer_narrations_are_deterministic_and_avoid_held_out_words() -> None:
     banned = held_out_words()
-    assert {"subway", "youtube"} <= banned  # test-split brands absent from training
+    assert banned
     assert "pharmacy" not in banned  # generic category words stay usable
     words = ["alpha", "bravo", "charlie"]
     first = sample_transfer_narrations(50, words, seed=3)
@@ -93,3 +241,40 @@ def test_transfer_narrations_are_deterministic_and_avoid_held_out_words() -> Non
     assert any("ALPHA" in t.upper() or "BRAVO" in t.upper() or "CHARLIE" in t.upper() for t in first)
     with pytest.raises(ValueError, match="words"):
         sample_transfer_narrations(1, [])
+
+
+def test_statement_names_fold_to_ascii_upper_case() -> None:
+    assert statement_name("Müller") == "MUELLER"
+    assert statement_name("Carrefour  Express") == "CARREFOUR EXPRESS"
+    assert statement_name("Café Amazon") == "CAFE AMAZON"
+    assert statement_name("كارفور") == ""
+
+
+def test_catalogue_takes_brands_from_the_index() -> None:
+    brands = [
+        _Brand("Woolworths", "FOOD_AND_DRINK", frozenset({"AU", "NZ"}), match_names=("Woolies",)),
+        _Brand("Zzyzx Hardware", "HOME_IMPROVEMENT", frozenset({"*"})),
+        _Brand("Drogerie Müller", "GENERAL_MERCHANDISE", frozenset({"DE", "AT"})),
+        _Brand("كارفور", "FOOD_AND_DRINK", frozenset({"AE"})),
+        _Brand("Nowhere Mart", "GENERAL_MERCHANDISE", frozenset({"JP"})),
+        _Brand("Bad Label", "SHOPPING", frozenset({"US"})),
+    ]
+    cat = build_catalogue(brands, category_words={"FOOD_AND_DRINK": ("food truck",)})
+    by_name = {(e.label, e.name): e for e in cat.entities}
+    assert by_name[("FOOD_AND_DRINK", "WOOLWORTHS")].countries == {"AU", "NZ"}
+    assert by_name[("FOOD_AND_DRINK", "WOOLWORTHS")].aliases == ("WOOLIES",)
+    assert by_name[("HOME_IMPROVEMENT", "ZZYZX HARDWARE")].countries == set(COUNTRIES)
+    assert by_name[("GENERAL_MERCHANDISE", "DROGERIE MUELLER")].countries == {"DE"}
+    assert not any(e.name in ("NOWHERE MART", "BAD LABEL") or not e.name for e in cat.entities)
+    # The hand-kept shop stand-ins give way to the index; non-shop brands and counterparties stay.
+    assert ("FOOD_AND_DRINK", "TESCO STORES") not in by_name
+    assert ("ENTERTAINMENT", "SPOTIFY") in by_name
+    assert ("INCOME", "ACME CORP") in by_name
+    assert any(e.kind == "local" and "FOOD TRUCK" in e.name for e in cat.entities)
+    assert (
+        cat.entities == build_catalogue(brands, category_words={"FOOD_AND_DRINK": ("food truck",)}).entities
+    )
+    drawn = sample_narrations(4000, seed=1, catalogue=cat, label_weights={"FOOD_AND_DRINK": 1})
+    assert any(n.merchant == "WOOLWORTHS" and n.country in ("AU", "NZ") for n in drawn)
+    assert not any(n.merchant == "WOOLWORTHS" and n.country not in ("AU", "NZ") for n in drawn)
+    assert cat.held_out_words() == held_out_words(cat)

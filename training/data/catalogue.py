@@ -1,8 +1,18 @@
-"""Merchant and counterparty catalogue: real brands per label and country, plus composed local businesses.
+"""Merchant and counterparty catalogue: index brands, hand-kept counterparties, composed locals, people.
 
-Every narration names one *entity* (a merchant, an employer, a lender, a person, a fee type). The catalogue
-is fixed (it does not depend on the sampling seed) so that the train/val/test split by entity is stable:
-the test set's entities never appear in training, whatever seed the sampler uses.
+Every narration names one *entity*. The catalogue does not depend on the sampling seed, so the split by
+entity is stable: the test split's entities never appear in training, whatever seed the sampler uses.
+
+Entity kinds (:data:`KINDS`):
+
+* ``brand``: a named business no shop index lists (streaming, apps, airlines, insurers, utilities, ...);
+* ``shop``: a named shop or restaurant chain: from the brand index, or the hand-kept stand-ins without one;
+* ``local``: a composed small local business ("MARIAS BAKERY");
+* ``telco``: a mobile or broadband operator (airtime top-ups as well as bills);
+* ``person``: a private person (P2P transfers; own-account transfers, ATM and cash deposits also key on one);
+* ``employer``, ``benefit`` (government payer), ``income`` (dividends, cashback), ``interest`` (interest
+  earned under INCOME, charged under BANK_FEES), ``fee``, ``lender``, ``broker``, ``wallet``,
+  ``government``, ``charity``, ``landlord``.
 """
 
 from __future__ import annotations
@@ -10,32 +20,109 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
+from typing import Protocol
 
 from training.data import vocabulary as v
+from training.data.vocabulary import COUNTRIES
 from training.labels import LABELS
 
-__all__ = ["COUNTRIES", "SPLITS", "Entity", "catalogue", "entities_for", "held_out_words", "pinned_to_train"]
+__all__ = [
+    "COUNTRIES",
+    "KINDS",
+    "SPLITS",
+    "BrandLike",
+    "Catalogue",
+    "Entity",
+    "build_catalogue",
+    "catalogue",
+    "default_catalogue",
+    "entities_for",
+    "held_out_words",
+    "pinned_to_train",
+]
 
-COUNTRIES: tuple[str, ...] = ("US", "UK", "NG", "EU", "IN")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
-_ALL = frozenset(COUNTRIES)
-#: Fixed seed of the catalogue itself (composed names); independent of the sampling seed.
+KINDS: tuple[str, ...] = (
+    "brand", "shop", "local", "telco", "person", "employer", "benefit", "income", "interest", "fee",
+    "lender", "broker", "wallet", "government", "charity", "landlord",
+)  # fmt: skip
+#: Fixed seed of the catalogue itself (composed names, index order); independent of the sampling seed.
 _CATALOGUE_SEED = 18245
-_COMPOSED_PER_LABEL = 160
-_PEOPLE_PER_COUNTRY = 220
+_COMPOSED_PER_LABEL = 200
+_PEOPLE_PER_COUNTRY = 200
+_GERMAN_FOLDS = str.maketrans({"Ä": "AE", "Ö": "OE", "Ü": "UE", "ß": "SS"})
+
+
+class BrandLike(Protocol):
+    """What the catalogue reads of a ``training.data.brands.Brand``."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def countries(self) -> frozenset[str]: ...
+    @property
+    def match_names(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True)
 class Entity:
-    """One merchant or counterparty: its display name, label, countries and split."""
+    """One merchant or counterparty: its display name, label, kind, countries and split; ``aliases`` are
+    other spellings a statement may print (from the index's match names)."""
 
     name: str
     label: str
-    kind: str  # "brand" | "local" | "person" | "employer" | "fee" | "lender" | ...
+    kind: str
     countries: frozenset[str]
     split: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """All entities in a fixed order (the sampler's Zipf ranks follow it), with per-pool lookups."""
+
+    entities: tuple[Entity, ...]
+    _pools: dict[tuple[str, str, str, str | None], tuple[Entity, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _by_label: dict[str, list[Entity]] = field(default_factory=dict, repr=False, compare=False)
+
+    def entities_for(
+        self, label: str, country: str, split: str, kind: str | None = None
+    ) -> tuple[Entity, ...]:
+        """Entities of one label usable in one country and split (``split="all"`` for every split), in
+        catalogue order; only those of ``kind`` when given."""
+        key = (label, country, split, kind)
+        if key not in self._pools:
+            if not self._by_label:
+                for e in self.entities:
+                    self._by_label.setdefault(e.label, []).append(e)
+            self._pools[key] = tuple(
+                e
+                for e in self._by_label.get(label, ())
+                if country in e.countries and split in ("all", e.split) and kind in (None, e.kind)
+            )
+        return self._pools[key]
+
+    def held_out_words(self) -> frozenset[str]:
+        """Lower-case words that occur in val/test entity names and in no training entity name."""
+
+        def words(splits: set[str]) -> set[str]:
+            return {
+                w.lower()
+                for e in self.entities
+                if e.split in splits
+                for name in (e.name, *e.aliases)
+                for w in re.findall(r"[A-Za-z]+", name)
+            }
+
+        return frozenset(words({"val", "test"}) - words({"train"}))
 
 
 @cache
@@ -61,85 +148,184 @@ def pinned_to_train(label: str, name: str) -> bool:
 
 
 def _split_of(label: str, name: str) -> str:
-    """Deterministic 70/10/20 split by entity name (a hash, so adding entities never moves old ones);
-    entities named by behavioural cases always train (:func:`pinned_to_train`)."""
+    """Deterministic 80/10/10 split by entity (a hash of label and name, so adding entities never moves
+    old ones); entities named by behavioural cases always train (:func:`pinned_to_train`)."""
     if pinned_to_train(label, name):
         return "train"
     bucket = int(hashlib.sha256(f"{label}|{name}".encode()).hexdigest()[:8], 16) % 100
-    return "train" if bucket < 70 else "val" if bucket < 80 else "test"
+    return "train" if bucket < 80 else "val" if bucket < 90 else "test"
 
 
-def _countries(code: str) -> frozenset[str]:
-    return _ALL if code == "*" else frozenset(code.split(","))
+def statement_name(name: str) -> str:
+    """A brand name as a statement prints it: upper case, ASCII (umlauts as AE/OE/UE), single spaces;
+    empty when nothing Latin is left (an Arabic- or Chinese-script name)."""
+    upper = name.upper().translate(_GERMAN_FOLDS)
+    ascii_only = unicodedata.normalize("NFKD", upper).encode("ascii", "ignore").decode()
+    cleaned = " ".join(ascii_only.replace("’", "'").split())
+    return cleaned if sum(ch.isalpha() for ch in cleaned) >= 2 else ""
 
 
-def _composed(label: str, rng: random.Random) -> list[tuple[str, str]]:
+def _composed(label: str, words: Sequence[str], rng: random.Random) -> list[str]:
     """Plausible small local businesses: an owner/place/adjective word plus a category word."""
-    words = v.CATEGORY_WORDS.get(label)
+    comp = v.composition()
+    names: set[str] = set()
     if not words:
         return []
-    names: set[str] = set()
-    while len(names) < _COMPOSED_PER_LABEL:
-        style = rng.random()
-        word = rng.choice(words)
+    target = min(_COMPOSED_PER_LABEL, 8 * len(words))
+    while len(names) < target:
+        style, word = rng.random(), rng.choice(words)
         if style < 0.35:
-            name = f"{rng.choice(v.OWNER_NAMES)}S {word}"
+            name = f"{rng.choice(comp.owner_names)}S {word}"
         elif style < 0.6:
-            name = f"{rng.choice(v.ADJECTIVES)} {word}"
+            name = f"{rng.choice(comp.adjectives)} {word}"
         elif style < 0.8:
-            name = f"{rng.choice(v.CITY_WORDS)} {word}"
+            name = f"{rng.choice(comp.place_words)} {word}"
         else:
-            name = f"{rng.choice(v.OWNER_NAMES)} {rng.choice(v.ADJECTIVES)} {word}"
+            name = f"{rng.choice(comp.owner_names)} {rng.choice(comp.adjectives)} {word}"
         names.add(name)
-    return [(name, "*") for name in sorted(names)]
+    return sorted(names)
 
 
 def _people(rng: random.Random) -> list[tuple[str, str]]:
     people: list[tuple[str, str]] = []
-    for country, (first, last) in v.PERSON_NAMES.items():
+    for country in COUNTRIES:
+        words = v.country_words(country)
         seen: set[str] = set()
         while len(seen) < _PEOPLE_PER_COUNTRY:
-            seen.add(f"{rng.choice(first)} {rng.choice(last)}")
+            seen.add(f"{rng.choice(words.first_names)} {rng.choice(words.last_names)}")
         people.extend((name, country) for name in sorted(seen))
     return people
 
 
-@cache
-def catalogue() -> tuple[Entity, ...]:
-    """All entities, in a fixed order (Zipf ranks are drawn from this order by the sampler)."""
+_Row = tuple[str, str, str, frozenset[str], tuple[str, ...]]  # name, label, kind, countries, aliases
+
+
+def _hand_rows(with_shops: bool) -> list[_Row]:
+    rows: list[_Row] = []
+    for e in v.shared_entities():
+        rows.append((e.name, e.label, e.kind, e.countries, ()))
+    for country in COUNTRIES:
+        for label, kinds in v.country_words(country).entities.items():
+            for kind, names in kinds.items():
+                rows.extend((name, label, kind, frozenset({country}), ()) for name in names)
+    rows = [row for row in rows if with_shops or row[2] != "shop"]
+    # A country's own entities lead its pools (the Zipf head): local brands dominate local statements.
+    rows.sort(key=lambda row: len(row[3]))
+    # Lenders pay loans out and brokers pay withdrawals back: the same names appear as TRANSFER_IN.
+    rows += [(n, "TRANSFER_IN", "broker", c, a) for n, label, kind, c, a in rows if kind == "broker"]
+    return rows
+
+
+def _index_rows(brands: Iterable[BrandLike]) -> list[_Row]:
+    rows: list[_Row] = []
+    known = set(COUNTRIES)
+    for brand in brands:
+        if brand.label not in LABELS:
+            continue
+        codes = {c.upper() for c in brand.countries}
+        countries = frozenset(known) if "*" in codes else frozenset(codes & known)
+        name = statement_name(brand.name)
+        if not countries or not name:
+            continue
+        aliases = tuple(
+            dict.fromkeys(
+                a for a in (statement_name(m) for m in brand.match_names) if a and a != name and len(a) >= 3
+            )
+        )
+        rows.append((name, brand.label, "shop", countries, aliases[:4]))
+    return rows
+
+
+def _merge(rows: Iterable[_Row]) -> list[_Row]:
+    """One row per (label, name): countries and aliases united, the first kind kept, first-seen order."""
+    merged: dict[tuple[str, str], _Row] = {}
+    for name, label, kind, countries, aliases in rows:
+        key = (label, name)
+        if key in merged:
+            _, _, old_kind, old_countries, old_aliases = merged[key]
+            merged[key] = (
+                name,
+                label,
+                old_kind,
+                old_countries | countries,
+                tuple(dict.fromkeys(old_aliases + aliases)),
+            )
+        else:
+            merged[key] = (name, label, kind, countries, aliases)
+    return list(merged.values())
+
+
+def _interleave(*streams: tuple[Sequence[_Row], int]) -> list[_Row]:
+    """Rows of several streams merged round-robin, ``step`` rows of each stream per round: the Zipf head
+    gets hand-kept brands, index chains and local businesses in that proportion."""
+    out: list[_Row] = []
+    cursors = [0] * len(streams)
+    while any(cursor < len(rows) for cursor, (rows, _) in zip(cursors, streams, strict=True)):
+        for i, (rows, step) in enumerate(streams):
+            out.extend(rows[cursors[i] : cursors[i] + step])
+            cursors[i] += step
+    return out
+
+
+def build_catalogue(
+    brands: Sequence[BrandLike] | None = None,
+    *,
+    category_words: Mapping[str, Sequence[str]] | None = None,
+) -> Catalogue:
+    """The catalogue over the hand-kept data files plus ``brands`` (the brand index), if given.
+
+    ``brands=None`` keeps the hand-kept ``shop`` stand-ins (for tests and tiny builds); with an index they
+    are dropped and the index supplies every shop, restaurant and chain per country. ``category_words``
+    (e.g. ``BrandIndex.mcc_category_words()``) adds words to those composing local businesses.
+    Deterministic: the same inputs give the same entities, order and splits.
+    """
     rng = random.Random(_CATALOGUE_SEED)
-    entities: list[Entity] = []
+    hand = _merge(_hand_rows(with_shops=brands is None))
+    hand_keys = {(label, name) for name, label, *_ in hand}
+    index = [row for row in _merge(_index_rows(brands or ())) if (row[1], row[0]) not in hand_keys]
+    words = {label: list(ws) for label, ws in v.composition().category_words.items()}
+    for label, extra in (category_words or {}).items():
+        if label in LABELS:
+            words[label] = list(dict.fromkeys([*words.get(label, []), *(w.upper() for w in extra)]))
     people = _people(rng)
+    entities: list[Entity] = []
     for label in LABELS:
-        rows: list[tuple[str, str, str]] = [(n, c, "brand") for n, c in v.BRANDS.get(label, ())]
-        rows += [(n, c, "local") for n, c in _composed(label, rng)]
-        rows += [(n, c, kind) for kind, items in v.COUNTERPARTIES.get(label, {}).items() for n, c in items]
+        hand_rows = [row for row in hand if row[1] == label]
+        # The index carries no popularity: chains in more countries lead (a fixed shuffle breaks ties).
+        index_rows = [row for row in index if row[1] == label]
+        rng.shuffle(index_rows)
+        index_rows.sort(key=lambda row: -len(row[3]))
+        local_rows: list[_Row] = [
+            (n, label, "local", frozenset(COUNTRIES), ()) for n in _composed(label, words.get(label, ()), rng)
+        ]
+        rng.shuffle(local_rows)
+        rows = _interleave((hand_rows, 2), (index_rows, 2), (local_rows, 1))
         if label in ("TRANSFER_IN", "TRANSFER_OUT"):
             # The same person may send and receive money: the split key is the label plus the name.
-            rows += [(n, c, "person") for n, c in people]
-        for name, code, kind in rows:
-            split = _split_of(label, name)
-            entities.append(Entity(name, label, kind, _countries(code), split))
-    return tuple(entities)
+            rows += [(n, label, "person", frozenset({c}), ()) for n, c in people]
+        for name, _, kind, countries, aliases in rows:
+            entities.append(Entity(name, label, kind, countries, _split_of(label, name), aliases))
+    return Catalogue(tuple(entities))
 
 
 @cache
+def default_catalogue() -> Catalogue:
+    """The hand-kept catalogue (no brand index), built once."""
+    return build_catalogue(None)
+
+
+def catalogue() -> tuple[Entity, ...]:
+    """Entities of :func:`default_catalogue`, in order."""
+    return default_catalogue().entities
+
+
 def entities_for(label: str, country: str, split: str) -> tuple[Entity, ...]:
-    """Entities of one label usable in one country and split (``split="all"`` for every split)."""
-    return tuple(
-        e
-        for e in catalogue()
-        if e.label == label and country in e.countries and (split == "all" or e.split == split)
-    )
+    """:meth:`Catalogue.entities_for` on the default catalogue."""
+    return default_catalogue().entities_for(label, country, split)
 
 
-@cache
-def held_out_words() -> frozenset[str]:
+def held_out_words(catalogue: Catalogue | None = None) -> frozenset[str]:
     """Lower-case words that occur in val/test entity names and in no training entity name ("subway",
-    "youtube", "toyota", ...). Anything the student trains on, labelled or not, must avoid them: an
-    unlabelled "SUBWAY" scored by the teacher would teach the student a held-out brand."""
-
-    def words(splits: set[str]) -> set[str]:
-        return {w.lower() for e in catalogue() if e.split in splits for w in re.findall(r"[A-Za-z]+", e.name)}
-
-    return frozenset(words({"val", "test"}) - words({"train"}))
+    "youtube", ...). Anything the student trains on, labelled or not, must avoid them: an unlabelled
+    "SUBWAY" scored by the teacher would teach the student a held-out brand."""
+    return (catalogue or default_catalogue()).held_out_words()
