@@ -1,11 +1,12 @@
 """Merchant knowledge from name-suggestion-index (NSI, BSD-3-Clause, see ``brands/NOTICE``).
 
-Four steps, one data file each under ``training/data/brands/``:
+Four steps, their reviewed data files under ``training/data/brands/``:
 
 - :func:`fetch_brand_index` fetches the pinned npm package and extracts ``dist/json/nsi.json`` (both
   sha256-pinned, so a build never silently trains on a different index);
 - :func:`load_brand_index` reads it into :class:`Brand` records: each item's OSM tag is labelled by the
-  reviewed table ``osm_tags.tsv`` and its ``locationSet`` resolved to our 20 countries (``regions.tsv``);
+  reviewed table ``osm_tags.tsv`` (with ``operator_names.tsv`` and ``brand_overrides.tsv`` for the
+  exceptions) and its ``locationSet`` resolved to our 20 countries (``regions.tsv``);
 - :func:`gazetteer_entries` turns the brands into ``match_key -> label`` entries for the serving gazetteer,
   without stop words (``exclude_words.txt``) or ambiguous keys;
 - :func:`mcc_category_words` gives each label the ISO 18245 category words of ``mcc_labels.tsv``.
@@ -342,11 +343,14 @@ def _rules_by_tag(table: Mapping[str, TagRule]) -> dict[str, list[tuple[str, str
 
 
 def _rule_for(
-    tag: str, tags: Mapping[str, str], table: Mapping[str, TagRule], qualified: Mapping[str, list[Any]]
+    tag: str,
+    tags: Mapping[str, str],
+    table: Mapping[str, TagRule],
+    qualified: Mapping[str, list[tuple[str, str, TagRule]]],
 ) -> TagRule | None:
     for subkey, subvalue, rule in qualified.get(tag, ()):
         if tags.get(subkey) == subvalue:
-            return rule  # type: ignore[no-any-return]
+            return rule
     return table.get(tag)
 
 
