@@ -49,12 +49,17 @@ def load_cases(path: Path = CASES_PATH) -> Cases:
     return Cases(int(spec["version"]), must_pass, groups)
 
 
-def run_behavioural(predict: Predict, path: Path = CASES_PATH) -> BehaviouralReport:
-    """Score every must-pass case and every invariance group (a group passes if all members get its label)."""
+def run_behavioural(
+    predict: Predict, path: Path = CASES_PATH, *, prepare: Callable[[str], str] = normalize_text
+) -> BehaviouralReport:
+    """Score every must-pass case and every invariance group (a group passes if all members get its label).
+
+    ``prepare`` turns a raw case into the model input (the bundle's own preparation: normalisation and,
+    for bundles with a gazetteer, its hint; cases carry no direction)."""
     spec = load_cases(path)
     cases, groups = spec.must_pass, spec.groups
     texts = [t for t, _ in cases] + [t for members, _ in groups for t in members]
-    predicted = np.asarray(predict([normalize_text(t) for t in texts])).argmax(axis=1)
+    predicted = np.asarray(predict([prepare(t) for t in texts])).argmax(axis=1)
     failures: list[str] = []
     for (text, label), pred in zip(cases, predicted[: len(cases)], strict=True):
         if pred != label_id(label):

@@ -9,7 +9,7 @@ and a bundle cannot be served with a temperature it was not gated with.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +97,7 @@ def reliability_bins(
 
 
 def plot_reliability(
-    series: dict[str, tuple[Sequence[int], npt.NDArray[np.float32]]], path: Path, title: str
+    series: Mapping[str, tuple[Sequence[int], npt.NDArray[np.float32]]], path: Path, title: str
 ) -> None:
     """Reliability diagram (accuracy against confidence per bin, one line per series) as a PNG."""
     import matplotlib

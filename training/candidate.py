@@ -3,6 +3,7 @@ the gate and the model card need."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from service.normalize import normalize_text
 from training.baseline import score_baseline
 from training.behavioural import run_behavioural
+from training.calibration import plot_reliability, reliability_bins
 from training.config import GateConfig
-from training.dataset import Splits
-from training.evaluate import abstain_threshold, plot_confusion, score
+from training.dataset import Split, Splits
+from training.evaluate import abstain_threshold, accuracy_by_kind, plot_confusion, score
 from training.isa import compare_on_emulated_cpu
 from training.measure import batch_invariance, throughput
 from training.runtime import OnnxClassifier, softmax
@@ -24,6 +27,25 @@ __all__ = ["evaluate_candidate"]
 
 def _brief(scores: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in scores.items() if k != "confusion"}
+
+
+def _extra_report(
+    split: Split, probs: npt.NDArray[np.float32], threshold: float, precision: float
+) -> dict[str, Any]:
+    """Scores of one evaluation-only set: accuracy, macro-F1, ECE, reliability bins, the shipped abstain
+    threshold's coverage and precision there, and the coverage reachable at ``precision``."""
+    report = score(split.labels, probs)
+    keep = probs.max(axis=1) >= threshold
+    correct = probs.argmax(1) == np.asarray(split.labels)
+    _, coverage, reached = abstain_threshold(split.labels, probs, precision)
+    report["reliability"] = reliability_bins(split.labels, probs)
+    report["at_shipped_threshold"] = {
+        "coverage": round(float(keep.mean()), 4),
+        "precision": round(float(correct[keep].mean()) if keep.any() else 1.0, 4),
+    }
+    report["coverage_at_precision"] = {"precision": precision, "coverage": round(coverage, 4),
+                                       "reached": round(reached, 4)}  # fmt: skip
+    return report
 
 
 def evaluate_candidate(
@@ -39,6 +61,7 @@ def evaluate_candidate(
     gate: GateConfig,
     plots_dir: Path,
     teacher_test_logits: npt.NDArray[np.float32] | None = None,
+    prepare_text: Callable[[str], str] = normalize_text,
 ) -> dict[str, Any]:
     """Metrics dict with keys ``teacher`` (if given), ``baseline`` (if there is a training split),
     ``student_fp32``, ``student_int8``, agreement,
@@ -75,7 +98,20 @@ def evaluate_candidate(
         "test_coverage": round(float(keep.mean()), 4),
         "test_precision": round(float(correct[keep].mean()) if keep.any() else 1.0, 4),
     }
-    behaviour = run_behavioural(lambda texts: softmax(int8.logits(texts)))
+    behaviour = run_behavioural(lambda texts: softmax(int8.logits(texts)), prepare=prepare_text)
+    metrics["by_kind"] = {"test": accuracy_by_kind(test, p_int8)}
+    reliability = {"held-out merchants (synthetic)": (test.labels, p_int8)}
+    for name, extra in splits.extra.items():
+        probs = softmax(int8.logits(extra.texts))
+        metrics[name] = _extra_report(extra, probs, threshold, gate.dev_precision)
+        metrics["by_kind"][name] = accuracy_by_kind(extra, probs)
+        if name == "dev":
+            reliability["dev set (hand-written)"] = (extra.labels, probs)
+            plot_confusion(
+                metrics[name].pop("confusion"), plots_dir / "confusion_dev.png", "student int8, dev set"
+            )
+        metrics[name].pop("confusion", None)
+    plot_reliability(reliability, plots_dir / "reliability.png", "reliability (int8, calibrated)")
     metrics["behavioural"] = {
         "cases_version": behaviour.version, "total": behaviour.total, "passed": behaviour.passed,
         "pass_rate": round(behaviour.pass_rate, 4), "failures": list(behaviour.failures),

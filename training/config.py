@@ -34,6 +34,17 @@ class DataConfig:
     #: Unlabelled narrations (training.data.sample_transfer_narrations) the teacher labels for the
     #: student's distillation on top of the labelled ones; 0 = distil on labelled narrations only.
     transfer_size: int = 0
+    #: Brand knowledge: "nsi" = the pinned name-suggestion-index (fetched into ``<work_dir>/brands``), a
+    #: path to an ``nsi.json`` (CI's fixture), or None (the hand-kept brand lists only, no gazetteer).
+    brand_index: str | None = None
+    #: Ship the brand index as a gazetteer in the bundle: the shared preprocessing adds its category hint.
+    gazetteer: bool = False
+    #: The hand-written real-narration dev set (evaluation only, never trained on); None skips it.
+    devset: str | None = None
+    #: Share of rows whose direction is withheld (train, val, test): "no direction" keeps its best answer.
+    direction_dropout: float = 0.0
+    #: Share of training rows whose gazetteer hint is withheld: brands outside the index still train.
+    hint_dropout: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,8 @@ class QuantConfig:
     keep_removable_activations: bool = False
     #: Store the word-embedding table as float16 (cast back to float32 per gathered row).
     fp16_embeddings: bool = False
+    #: Fit a temperature on the validation logits of the int8 model and bake ``logits / T`` into it.
+    temperature_scaling: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +133,13 @@ class GateConfig:
     #: The threshold is chosen on the validation merchants; the test merchants may fall short of the
     #: target by at most this much (sampling slack between two disjoint merchant sets).
     abstain_tolerance: float = 0.01
+    #: Floors on the hand-written real-narration dev set (``data.devset``), with directions given.
+    min_dev_accuracy: float = 0.0
+    min_dev_macro_f1: float = 0.0
+    #: Coverage at ``dev_precision`` on the dev set: the share of rows answered when the model abstains on
+    #: the least confident rest, at the largest coverage that keeps that precision.
+    dev_precision: float = 0.95
+    min_dev_coverage: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
-"""Labelled splits for training and evaluation, normalised exactly as serving normalises.
+"""Labelled splits for training and evaluation, prepared exactly as serving prepares them.
 
-Every text goes through ``service.normalize.normalize_text`` here, once, so teacher, student,
-calibration and gate all see what the service will feed the model.
+Every text goes through ``service.normalize.model_input`` here, once (normalisation, the transaction's
+direction, the bundle gazetteer's category hint), so teacher, student, calibration and gate all see what
+the service will feed the model.
 """
 
 from __future__ import annotations
@@ -9,30 +10,45 @@ from __future__ import annotations
 import csv
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from service.normalize import normalize_text
+from service.gazetteer import Gazetteer
+from service.normalize import DIRECTIONS, model_input, normalize_text
 from training.config import BuildConfig
 from training.data import TRAFFIC_LABEL_WEIGHTS, sample_narrations
 from training.data.generator import GENERATOR_VERSION
 from training.labels import LABELS, label_id
 
-__all__ = ["Split", "Splits", "build_splits", "length_batches", "read_csv", "write_csv"]
+if TYPE_CHECKING:
+    from training.data.catalogue import Catalogue
+
+__all__ = [
+    "LabelledRow",
+    "Split",
+    "Splits",
+    "build_splits",
+    "length_batches",
+    "prepare",
+    "read_csv",
+    "write_csv",
+]
 
 
 @dataclass(frozen=True)
 class Split:
-    """Normalised texts and label ids, aligned."""
+    """Model inputs and label ids, aligned; ``kinds`` (optional) names each row's kind for reports."""
 
     texts: tuple[str, ...]
     labels: tuple[int, ...]
+    kinds: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def take(self, n: int) -> Split:
-        return Split(self.texts[:n], self.labels[:n])
+        return Split(self.texts[:n], self.labels[:n], self.kinds[:n])
 
 
 @dataclass(frozen=True)
@@ -41,42 +57,97 @@ class Splits:
     val: Split
     test: Split
     source: str
+    #: Evaluation-only sets, reported but never trained on ("dev": the hand-written real-narration set).
+    extra: dict[str, Split] = field(default_factory=dict)
 
 
-def _split(pairs: Sequence[tuple[str, str]]) -> Split:
-    texts, labels = [], []
-    for raw, label in pairs:
-        text = normalize_text(raw)
-        if text:
-            texts.append(text)
-            labels.append(label_id(label))
-    return Split(tuple(texts), tuple(labels))
+@dataclass(frozen=True)
+class LabelledRow:
+    """One raw labelled transaction before preparation."""
+
+    text: str
+    label: str
+    direction: str | None = None
+    kind: str = ""
 
 
-def read_csv(path: str | Path) -> list[tuple[str, str]]:
-    """Read a ``text,label`` CSV (header required); labels must be among the 16 product labels."""
+def prepare(
+    rows: Sequence[LabelledRow],
+    gazetteer: Gazetteer | None,
+    *,
+    direction_dropout: float = 0.0,
+    hint_dropout: float = 0.0,
+    seed: int = 0,
+    with_hints: bool = True,
+    brand_kind_by_hint: bool = False,
+) -> Split:
+    """Rows -> the model inputs serving would build (``model_input``), in order, empty texts dropped.
+
+    ``direction_dropout``/``hint_dropout`` withhold the direction / the gazetteer hint from that share of
+    rows (deterministic by ``seed``): training sees both, so a caller without a direction, or a brand the
+    index does not hold, still gets the best text-only answer. ``brand_kind_by_hint`` splits the kind
+    "brand" into "brand (in index)" and "brand (not in index)" by whether the gazetteer matched.
+    """
+    rng = random.Random(f"txclassify-prepare-{seed}")
+    texts: list[str] = []
+    labels: list[int] = []
+    kinds: list[str] = []
+    for row in rows:
+        normalized = normalize_text(row.text)
+        if not normalized:
+            continue
+        direction = row.direction if rng.random() >= direction_dropout else None
+        hint = gazetteer.lookup(normalized) if gazetteer is not None and with_hints else None
+        kind = row.kind
+        if brand_kind_by_hint and kind == "brand":
+            kind = "brand (in index)" if hint is not None else "brand (not in index)"
+        if rng.random() < hint_dropout:
+            hint = None
+        texts.append(model_input(row.text, direction=direction, hint=hint))
+        labels.append(label_id(row.label))
+        kinds.append(kind)
+    return Split(tuple(texts), tuple(labels), tuple(kinds))
+
+
+def read_csv(path: str | Path) -> list[LabelledRow]:
+    """Read a ``text,label[,direction]`` CSV (header required); labels must be among the 16 product labels,
+    directions ``debit``/``credit`` or empty. Raises ``ValueError`` naming the file and row."""
     with Path(path).open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or not {"text", "label"} <= set(reader.fieldnames):
             raise ValueError(f"{path}: expected a header with 'text' and 'label' columns")
-        rows = [(row["text"], row["label"].strip().upper()) for row in reader]
-    for _, label in rows:
-        label_id(label)
+        rows: list[LabelledRow] = []
+        for number, raw in enumerate(reader, start=2):
+            label = (raw["label"] or "").strip().upper()
+            direction = (raw.get("direction") or "").strip().lower() or None
+            if direction is not None and direction not in DIRECTIONS:
+                raise ValueError(
+                    f"{path}:{number}: direction must be one of {DIRECTIONS} or empty, got {direction!r}"
+                )
+            try:
+                label_id(label)
+            except KeyError as error:
+                raise ValueError(f"{path}:{number}: {error.args[0]}") from None
+            rows.append(LabelledRow(raw["text"] or "", label, direction, (raw.get("kind") or "").strip()))
     return rows
 
 
-def write_csv(path: str | Path, rows: Sequence[tuple[str, str]]) -> None:
+def write_csv(path: str | Path, rows: Sequence[LabelledRow]) -> None:
     with Path(path).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["text", "label"])
-        writer.writerows(rows)
+        writer.writerow(["text", "label", "direction"])
+        writer.writerows((row.text, row.label, row.direction or "") for row in rows)
 
 
-def build_splits(config: BuildConfig) -> Splits:
+def build_splits(
+    config: BuildConfig, *, gazetteer: Gazetteer | None = None, catalogue: Catalogue | None = None
+) -> Splits:
     """Generated entity-disjoint splits, or the user's CSVs when the config names them.
 
     With ``train_csv`` the user's rows are shuffled by seed and 10% held out for validation; the test split
-    is ``eval_csv`` if given, else the generator's held-out merchants.
+    is ``eval_csv`` if given, else the generator's held-out merchants. ``extra`` holds the evaluation-only
+    sets: the dev set (``data.devset``) with and without directions, and the held-out merchants with no
+    gazetteer hint ("test_no_hint": how the model does on brands outside the index).
     """
     data = config.data
     uniform = 1.0 / len(LABELS)
@@ -86,22 +157,60 @@ def build_splits(config: BuildConfig) -> Splits:
         for label in LABELS
     }
 
-    def generated(n: int, split: str, offset: int) -> list[tuple[str, str]]:
+    def generated(n: int, split: str, offset: int) -> list[LabelledRow]:
         narrations = sample_narrations(
-            n, seed=config.seed + offset, split=split, label_weights=weights, zipf_exponent=data.zipf_exponent
-        )
-        return [(x.text, x.label) for x in narrations]
+            n, seed=config.seed + offset, split=split, label_weights=weights,
+            zipf_exponent=data.zipf_exponent, catalogue=catalogue,
+        )  # fmt: skip
+        return [LabelledRow(x.text, x.label, x.direction, x.kind) for x in narrations]
 
-    rows_test = read_csv(data.eval_csv) if data.eval_csv else generated(data.test_size, "test", 2)
-    test = _split(rows_test)
+    no_direction = data.direction_dropout
+    extra: dict[str, Split] = {}
+    if data.devset:
+        from training.eval import load_devset
+
+        dev_rows = [LabelledRow(r.text, r.label, r.direction, r.kind) for r in load_devset(Path(data.devset))]
+        extra["dev"] = prepare(dev_rows, gazetteer, brand_kind_by_hint=True)
+        extra["dev_no_direction"] = prepare(
+            dev_rows, gazetteer, direction_dropout=1.0, brand_kind_by_hint=True
+        )
+    if data.eval_csv:
+        test = prepare(read_csv(data.eval_csv), gazetteer, seed=config.seed + 2)
+    else:
+        test_rows = generated(data.test_size, "test", 2)
+        test = prepare(
+            test_rows,
+            gazetteer,
+            seed=config.seed + 2,
+            brand_kind_by_hint=True,
+            direction_dropout=no_direction,
+        )
+        extra["test_no_hint"] = prepare(
+            test_rows, gazetteer, seed=config.seed + 2, with_hints=False, direction_dropout=no_direction
+        )
     if data.train_csv:
         rows = read_csv(data.train_csv)
         random.Random(config.seed).shuffle(rows)
         n_val = max(1, len(rows) // 10)
-        return Splits(_split(rows[n_val:]), _split(rows[:n_val]), test, f"csv:{data.train_csv}")
-    train = _split(generated(data.train_size, "train", 0))
-    val = _split(generated(data.val_size, "val", 1))
-    return Splits(train, val, test, f"generator-v{GENERATOR_VERSION}")
+        return Splits(
+            prepare(
+                rows[n_val:], gazetteer, seed=config.seed, direction_dropout=no_direction,
+                hint_dropout=data.hint_dropout,
+            ),
+            prepare(rows[:n_val], gazetteer, seed=config.seed + 1),
+            test, f"csv:{data.train_csv}", extra,
+        )  # fmt: skip
+    train = prepare(
+        generated(data.train_size, "train", 0),
+        gazetteer,
+        seed=config.seed,
+        direction_dropout=no_direction,
+        hint_dropout=data.hint_dropout,
+    )
+    val = prepare(
+        generated(data.val_size, "val", 1), gazetteer, seed=config.seed + 1, direction_dropout=no_direction
+    )
+    return Splits(train, val, test, f"generator-v{GENERATOR_VERSION}", extra)
 
 
 def length_batches(

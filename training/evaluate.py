@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from training.labels import LABELS
 
-__all__ = ["abstain_threshold", "expected_calibration_error", "plot_confusion", "score"]
+__all__ = ["abstain_threshold", "accuracy_by_kind", "expected_calibration_error", "plot_confusion", "score"]
 
 
 def expected_calibration_error(
@@ -71,6 +71,18 @@ def abstain_threshold(
     last = int(ok.max())
     threshold = float(confidence[order][last])
     return threshold, (last + 1) / len(y), float(precision[last])
+
+
+def accuracy_by_kind(split: Any, probs: npt.NDArray[np.float32]) -> dict[str, dict[str, float]]:
+    """Accuracy and row count per ``split.kinds`` value (empty when the split has no kinds)."""
+    if not split.kinds:
+        return {}
+    kinds = np.asarray(split.kinds)
+    correct = probs.argmax(axis=1) == np.asarray(split.labels)
+    return {
+        kind: {"n": int((kinds == kind).sum()), "accuracy": round(float(correct[kinds == kind].mean()), 4)}
+        for kind in sorted(set(split.kinds))
+    }
 
 
 def plot_confusion(confusion: Sequence[Sequence[int]], path: Path, title: str) -> None:

@@ -100,4 +100,15 @@ def check(metrics: dict[str, Any], config: GateConfig) -> GateReport:
         floor = config.min_gain_over_baseline
         gain = round(int8["macro_f1"] - metrics["baseline"]["macro_f1"], 4)
         checks.append(Check("baseline_gain", gain >= floor, gain, floor, ">="))
+    if "dev" in metrics:
+        dev = metrics["dev"]
+        coverage = dev["coverage_at_precision"]["coverage"]
+        checks += [
+            Check("dev_accuracy", dev["accuracy"] >= config.min_dev_accuracy, dev["accuracy"],
+                  config.min_dev_accuracy, ">="),
+            Check("dev_macro_f1", dev["macro_f1"] >= config.min_dev_macro_f1, dev["macro_f1"],
+                  config.min_dev_macro_f1, ">="),
+            Check(f"dev_coverage_at_{config.dev_precision:g}_precision", coverage >= config.min_dev_coverage,
+                  coverage, config.min_dev_coverage, ">="),
+        ]  # fmt: skip
     return GateReport(tuple(checks))

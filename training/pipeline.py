@@ -12,16 +12,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from service.gazetteer import Gazetteer
+from service.normalize import model_input, normalize_text
 from training.bundle import write_bundle
+from training.calibration import apply_temperature, fit_temperature
 from training.candidate import evaluate_candidate
 from training.config import BuildConfig
-from training.dataset import Split, Splits, build_splits, read_csv
+from training.dataset import Split, Splits, build_splits, prepare, read_csv
 from training.export import export_onnx
 from training.gate import check
 from training.labels import LABELS
 from training.quantize import quantize_int8
 
-__all__ = ["build", "import_hf"]
+__all__ = ["build", "import_hf", "keep_student_weights", "student_weights_dir"]
 
 _LIBRARIES = (
     "torch",
@@ -66,8 +69,10 @@ def _quantize_and_gate(
     splits: Splits,
     teacher_logits: Any,
     card: dict[str, Any],
+    gazetteer: Gazetteer | None = None,
+    direction: bool = False,
 ) -> Path:
-    """Shared tail of ``build`` and ``import_hf``: quantise, evaluate, gate, write the bundle."""
+    """Shared tail of ``build`` and ``import_hf``: quantise, calibrate, evaluate, gate, write the bundle."""
     from transformers import AutoConfig
 
     work = Path(config.work_dir)
@@ -82,11 +87,18 @@ def _quantize_and_gate(
     start = time.perf_counter()
     quant_info = quantize_int8(fp32_path, int8_path, rows, config.quant, pad_id=pad_id)
     quant_info["seconds"] = round(time.perf_counter() - start, 1)
+    if config.quant.temperature_scaling:
+        quant_info["temperature"] = _calibrate(int8_path, tokenizer_path, max_len, pad_id, splits.val, config)
+
+    def prepare_text(text: str) -> str:
+        hint = gazetteer.lookup(normalize_text(text)) if gazetteer is not None else None
+        return model_input(text, hint=hint)
+
     metrics = evaluate_candidate(
         fp32_path=fp32_path, int8_path=int8_path, tokenizer_path=tokenizer_path, max_len=max_len,
         pad_id=pad_id, splits=splits, threads=config.threads, seed=config.seed, gate=config.gate,
         plots_dir=staging,
-        teacher_test_logits=teacher_logits,
+        teacher_test_logits=teacher_logits, prepare_text=prepare_text,
     )  # fmt: skip
     report = check(metrics, config.gate)
     _write_report(
@@ -111,8 +123,32 @@ def _quantize_and_gate(
     return write_bundle(
         Path(config.output_dir), name=config.name, version=config.version, model_path=int8_path,
         tokenizer_path=tokenizer_path, card=full_card, report=report,
-        extra_files={"confusion_int8.png": staging / "confusion_int8.png"},
+        extra_files={
+            name: staging / name
+            for name in ("confusion_int8.png", "confusion_dev.png", "reliability.png")
+            if (staging / name).is_file()
+        },
+        direction=direction, gazetteer=gazetteer,
     )  # fmt: skip
+
+
+def _calibrate(
+    int8_path: Path, tokenizer_path: Path, max_len: int, pad_id: int, val: Split, config: BuildConfig
+) -> dict[str, Any]:
+    """Temperature scaling on the validation merchants' int8 logits, baked into ``int8_path``."""
+    from training.evaluate import expected_calibration_error
+    from training.runtime import OnnxClassifier, softmax
+
+    model = OnnxClassifier(int8_path, tokenizer_path, max_len=max_len, pad_id=pad_id, threads=config.threads)
+    logits = model.logits(val.texts)
+    temperature = fit_temperature(logits, val.labels)
+    apply_temperature(int8_path, temperature)
+    return {
+        "temperature": round(temperature, 4),
+        "fitted_on": f"validation merchants ({len(val)} rows), negative log-likelihood",
+        "val_ece_before": round(expected_calibration_error(val.labels, softmax(logits)), 4),
+        "val_ece_after": round(expected_calibration_error(val.labels, softmax(logits / temperature)), 4),
+    }
 
 
 def _preflight(config: BuildConfig) -> None:
@@ -131,6 +167,7 @@ def build(config: BuildConfig, *, publish_student: bool = True) -> Path:
     """
     import torch
 
+    from training.knowledge import load_knowledge
     from training.student import run_student
     from training.teacher import run_teacher
 
@@ -140,8 +177,9 @@ def build(config: BuildConfig, *, publish_student: bool = True) -> Path:
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     work = Path(config.work_dir)
-    splits = build_splits(config)
-    teacher = run_teacher(config, splits)
+    knowledge = load_knowledge(config)
+    splits = build_splits(config, gazetteer=knowledge.gazetteer, catalogue=knowledge.catalogue)
+    teacher = run_teacher(config, splits, gazetteer=knowledge.gazetteer, catalogue=knowledge.catalogue)
     published = work / "student-fp32" if publish_student else None
     student = run_student(config, splits, teacher, publish_to=published)
     onnx_name = "student-fp32.onnx" if publish_student else f"{config.name}-{config.version}-fp32.onnx"
@@ -159,8 +197,10 @@ def build(config: BuildConfig, *, publish_student: bool = True) -> Path:
         },
         "data": {
             "source": splits.source, "seed": config.seed, "generator": "training.data.sample_narrations",
-            "split": "by merchant/counterparty (70/10/20 hash of the entity name); entities named by the "
+            "brands": {"source": knowledge.source, "count": knowledge.brands},
+            "split": "by merchant/counterparty (hash of the entity name); entities named by the "
                      "behavioural cases always train",
+            "direction_dropout": config.data.direction_dropout, "hint_dropout": config.data.hint_dropout,
             "sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test),
                       "distill": len(teacher.distill_logits),
                       "transfer_unlabelled": len(teacher.transfer_texts)},
@@ -172,13 +212,39 @@ def build(config: BuildConfig, *, publish_student: bool = True) -> Path:
     }  # fmt: skip
     bundle = _quantize_and_gate(
         config, checkpoint=student.directory, fp32_path=fp32_path, splits=splits,
-        teacher_logits=teacher.test_logits, card=card,
+        teacher_logits=teacher.test_logits, card=card, gazetteer=knowledge.gazetteer, direction=True,
     )  # fmt: skip
     card_path = bundle / "model_card.json"
     final = json.loads(card_path.read_text())
     final["training"]["build_wall_seconds"] = round(time.perf_counter() - start, 1)
     card_path.write_text(json.dumps(final, indent=2) + "\n")
+    keep_student_weights(student.directory, Path(config.output_dir), bundle.name)
     return bundle
+
+
+def student_weights_dir(output_dir: Path, bundle_name: str) -> Path:
+    """Where a released bundle's fp32 student (the starting point of ``adapt``) is kept: beside the
+    bundles, not inside one (the serving image never needs it)."""
+    return output_dir / "students" / bundle_name
+
+
+def keep_student_weights(checkpoint: Path, output_dir: Path, bundle_name: str) -> Path:
+    """Save the student checkpoint with float16 weights (half the size; loaded back as float32 for
+    fine-tuning) and its tokenizer under :func:`student_weights_dir`; replaces an older copy."""
+    import shutil
+
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    target = student_weights_dir(output_dir, bundle_name)
+    staging = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint, torch_dtype=torch.float32)
+    model.half().save_pretrained(staging, safe_serialization=True)
+    AutoTokenizer.from_pretrained(checkpoint).save_pretrained(staging)  # type: ignore[no-untyped-call]
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
 
 
 def import_hf(checkpoint: Path, eval_csv: Path, config: BuildConfig) -> Path:
@@ -187,9 +253,6 @@ def import_hf(checkpoint: Path, eval_csv: Path, config: BuildConfig) -> Path:
     import random
 
     from transformers import AutoConfig
-
-    from service.normalize import normalize_text
-    from training.labels import label_id
 
     _preflight(config)
     model_config = AutoConfig.from_pretrained(checkpoint)
@@ -202,12 +265,12 @@ def import_hf(checkpoint: Path, eval_csv: Path, config: BuildConfig) -> Path:
     rows = read_csv(eval_csv)
     random.Random(config.seed).shuffle(rows)
     cut = max(1, int(len(rows) * 0.3))
-
-    def split(part: list[tuple[str, str]]) -> Split:
-        kept = [(normalize_text(t), label_id(lab)) for t, lab in part if normalize_text(t)]
-        return Split(tuple(t for t, _ in kept), tuple(y for _, y in kept))
-
-    splits = Splits(train=split([]), val=split(rows[:cut]), test=split(rows[cut:]), source=f"csv:{eval_csv}")
+    splits = Splits(
+        train=Split((), ()),
+        val=prepare(rows[:cut], None),
+        test=prepare(rows[cut:], None),
+        source=f"csv:{eval_csv}",
+    )
     work = Path(config.work_dir)
     fp32_path = export_onnx(checkpoint, work / f"{config.name}-{config.version}-fp32.onnx")
     card = {

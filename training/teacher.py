@@ -8,16 +8,20 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from service.gazetteer import Gazetteer
 from training.base_models import load_classifier, resolve_base
 from training.config import BuildConfig
 from training.dataset import Splits
 from training.labels import LABELS
 from training.trainer import predict_logits, train_classifier
+
+if TYPE_CHECKING:
+    from training.data.catalogue import Catalogue
 
 __all__ = ["TeacherResult", "run_teacher", "transfer_digest"]
 
@@ -37,8 +41,17 @@ class TeacherResult:
     logit_seconds: float = 0.0
 
 
-def run_teacher(config: BuildConfig, splits: Splits) -> TeacherResult:
-    """Fine-tune (or reuse the cached) teacher and return its logits on train[:distill_size] and test."""
+def run_teacher(
+    config: BuildConfig,
+    splits: Splits,
+    *,
+    gazetteer: Gazetteer | None = None,
+    catalogue: Catalogue | None = None,
+) -> TeacherResult:
+    """Fine-tune (or reuse the cached) teacher and return its logits on train[:distill_size] and test.
+
+    ``gazetteer`` and ``catalogue`` shape the unlabelled transfer narrations as the labelled ones are shaped
+    (hints where the gazetteer matches; no word of a held-out entity of ``catalogue``)."""
     from transformers import AutoTokenizer
 
     tc = config.teacher
@@ -51,7 +64,7 @@ def run_teacher(config: BuildConfig, splits: Splits) -> TeacherResult:
     meta_path = cache / "meta.json"
     distill = splits.train.take(tc.distill_size)
     tokenizer = AutoTokenizer.from_pretrained(base_dir)  # type: ignore[no-untyped-call]
-    transfer = _transfer_texts(config, tokenizer)
+    transfer = _transfer_texts(config, tokenizer, gazetteer, catalogue)
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
         logits = np.load(cache / "logits.npz")
@@ -100,24 +113,38 @@ def transfer_digest(texts: tuple[str, ...]) -> str:
     return hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
 
 
-def _transfer_texts(config: BuildConfig, tokenizer: Any) -> tuple[str, ...]:
-    """The unlabelled transfer narrations, normalised as serving normalises; words = the teacher's
-    whole-word vocabulary pieces (ASCII letters, 3+ characters) minus every word only held-out entities
-    use, sorted so the draw is deterministic."""
+def _transfer_texts(
+    config: BuildConfig, tokenizer: Any, gazetteer: Gazetteer | None, catalogue: Catalogue | None
+) -> tuple[str, ...]:
+    """The unlabelled transfer narrations, prepared as serving prepares them (a random direction or none,
+    the gazetteer's hint where it matches); words = the teacher's whole-word vocabulary pieces (ASCII
+    letters, 3+ characters) minus every word only held-out entities use, sorted so the draw is
+    deterministic."""
     if not config.data.transfer_size:
         return ()
-    from service.normalize import normalize_text
+    import random
+
+    from service.normalize import DIRECTIONS, model_input, normalize_text
     from training.data import sample_transfer_narrations
     from training.data.catalogue import held_out_words
 
-    banned = held_out_words()
+    banned = held_out_words(catalogue)
 
     def usable(piece: str) -> bool:
         return piece.isascii() and piece.isalpha() and len(piece) >= 3 and piece.lower() not in banned
 
     words = sorted(filter(usable, tokenizer.get_vocab()))
     raw = sample_transfer_narrations(config.data.transfer_size, words, seed=config.seed)
-    return tuple(text for text in (normalize_text(r) for r in raw) if text)
+    rng = random.Random(f"txclassify-transfer-direction-{config.seed}")
+    out: list[str] = []
+    for text in raw:
+        normalized = normalize_text(text)
+        if not normalized:
+            continue
+        direction = rng.choice((None, *DIRECTIONS))
+        hint = gazetteer.lookup(normalized) if gazetteer is not None else None
+        out.append(model_input(text, direction=direction, hint=hint))
+    return tuple(out)
 
 
 def _transfer_logits(

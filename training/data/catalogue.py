@@ -236,6 +236,11 @@ def _index_rows(brands: Iterable[BrandLike]) -> list[_Row]:
     return rows
 
 
+def _compact(name: str) -> str:
+    """Letters and digits only: "MCDONALD'S" and "MCDONALDS" are one chain."""
+    return re.sub(r"[^A-Z0-9]", "", name.upper())
+
+
 def _merge(rows: Iterable[_Row]) -> list[_Row]:
     """One row per (label, name): countries and aliases united, the first kind kept, first-seen order."""
     merged: dict[tuple[str, str], _Row] = {}
@@ -282,6 +287,8 @@ def build_catalogue(
     rng = random.Random(_CATALOGUE_SEED)
     hand = _merge(_hand_rows(with_shops=brands is None))
     hand_keys = {(label, name) for name, label, *_ in hand}
+    # The index carries no popularity; the hand-kept shop stand-ins name the chains everyone shops at.
+    known = {_compact(name) for name, _, kind, *_ in _hand_rows(with_shops=True) if kind == "shop"}
     index = [row for row in _merge(_index_rows(brands or ())) if (row[1], row[0]) not in hand_keys]
     words = {label: list(ws) for label, ws in v.composition().category_words.items()}
     for label, extra in (category_words or {}).items():
@@ -291,10 +298,11 @@ def build_catalogue(
     entities: list[Entity] = []
     for label in LABELS:
         hand_rows = [row for row in hand if row[1] == label]
-        # The index carries no popularity: chains in more countries lead (a fixed shuffle breaks ties).
+        # Known chains lead, then chains of a few named countries, then "worldwide" ones (the index's
+        # default location; many are small); a fixed shuffle orders the rest.
         index_rows = [row for row in index if row[1] == label]
         rng.shuffle(index_rows)
-        index_rows.sort(key=lambda row: -len(row[3]))
+        index_rows.sort(key=lambda row: (_compact(row[0]) not in known, len(row[3]) == len(COUNTRIES)))
         local_rows: list[_Row] = [
             (n, label, "local", frozenset(COUNTRIES), ()) for n in _composed(label, words.get(label, ()), rng)
         ]

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from typing import TypeVar
 
 from training.data.catalogue import SPLITS, Catalogue, Entity, default_catalogue
 from training.data.formats import Fields, channels, templates
@@ -63,16 +64,18 @@ _BILL_SHARE: Mapping[str, float] = {
 #: Share of a merchant kind's card payments made online.
 _ONLINE_SHARE: Mapping[str, float] = {"brand": 0.45, "shop": 0.12, "local": 0.04}
 #: Counterparty mix of the labels whose entities are of several kinds (P2P dominates transfers, salaries
-#: dominate income); other labels draw from their whole pool.
-_KIND_SHARES: Mapping[str, Mapping[str, float]] = {
+#: dominate income); ``None`` and labels not listed draw from the whole pool.
+_KIND_SHARES: Mapping[str, Mapping[str | None, float]] = {
     "TRANSFER_IN": {"person": 0.8, "broker": 0.12, "lender": 0.08},
     "TRANSFER_OUT": {"person": 0.78, "broker": 0.12, "wallet": 0.1},
     "INCOME": {"employer": 0.68, "benefit": 0.14, "interest": 0.12, "income": 0.06},
     "BANK_FEES": {"fee": 0.78, "interest": 0.22},
     "GOVERNMENT_AND_NON_PROFIT": {"government": 0.6, "charity": 0.4},
+    "RENT_AND_UTILITIES": {"telco": 0.3, "landlord": 0.12, None: 0.58},
 }
 _REFUND_SHARE = 0.04
 _OWN_CHANNELS = frozenset({"own_in", "own_out", "atm", "cash_deposit"})
+_T = TypeVar("_T")
 _GLUE = re.compile(r"(?<=[A-Za-z]) (?=\d)|(?<=\d) (?=[A-Za-z])")
 
 
@@ -91,7 +94,7 @@ class Narration:
     kind: str
 
 
-def _pick(rng: random.Random, *pairs: tuple[str, float]) -> str:
+def _pick(rng: random.Random, *pairs: tuple[_T, float]) -> _T:
     roll, total = rng.random(), 0.0
     for channel, share in pairs:
         total += share

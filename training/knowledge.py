@@ -1,0 +1,56 @@
+"""Brand knowledge for one build: the brand index (name-suggestion-index), the generator catalogue drawn
+from it, and the gazetteer that ships in the bundle. Built once per build from ``config.data``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from service.gazetteer import Gazetteer
+from training.config import BuildConfig
+
+if TYPE_CHECKING:
+    from training.data.catalogue import Catalogue
+
+__all__ = ["Knowledge", "load_knowledge"]
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """What the build knows of merchants: the catalogue the generator samples and the optional gazetteer."""
+
+    catalogue: Catalogue
+    gazetteer: Gazetteer | None
+    #: e.g. "name-suggestion-index 8.0.20260918 (14,812 brands)" or "hand-kept lists".
+    source: str
+    brands: int
+
+
+def _index_path(config: BuildConfig) -> Path | None:
+    from training.data.brands import fetch_brand_index
+
+    spec = config.data.brand_index
+    if spec is None:
+        return None
+    if spec == "nsi":
+        return fetch_brand_index(Path(config.work_dir) / "brands")
+    path = Path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(f"data.brand_index: {path} not found")
+    return path
+
+
+def load_knowledge(config: BuildConfig) -> Knowledge:
+    """The catalogue (index brands + hand-kept lists) and, with ``data.gazetteer``, the bundle's gazetteer."""
+    from training.data.brands import gazetteer_entries, load_brand_index, mcc_category_words
+    from training.data.catalogue import build_catalogue
+
+    path = _index_path(config)
+    if path is None:
+        return Knowledge(build_catalogue(None), None, "hand-kept lists", 0)
+    index = load_brand_index(path)
+    source = f"name-suggestion-index {index.version}"
+    gazetteer = Gazetteer(gazetteer_entries(index), source) if config.data.gazetteer else None
+    catalogue = build_catalogue(index.brands, category_words=mcc_category_words())
+    return Knowledge(catalogue, gazetteer, source, len(index.brands))
