@@ -278,3 +278,12 @@ def test_catalogue_takes_brands_from_the_index() -> None:
     assert any(n.merchant == "WOOLWORTHS" and n.country in ("AU", "NZ") for n in drawn)
     assert not any(n.merchant == "WOOLWORTHS" and n.country not in ("AU", "NZ") for n in drawn)
     assert cat.held_out_words() == held_out_words(cat)
+
+
+def test_transfers_are_mostly_between_people_and_locals_are_local(narrations: list[Narration]) -> None:
+    transfers = [n for n in narrations if n.label in ("TRANSFER_IN", "TRANSFER_OUT")]
+    assert sum(n.kind in ("person", "own") for n in transfers) > 0.6 * len(transfers)
+    locals_ = [e for e in catalogue() if e.kind == "local"]
+    assert sum(len(e.countries) == 1 for e in locals_) > 0.9 * len(locals_)
+    for country in COUNTRIES:
+        assert any(country in e.countries and e.label == "FOOD_AND_DRINK" for e in locals_), country

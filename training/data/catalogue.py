@@ -52,7 +52,7 @@ KINDS: tuple[str, ...] = (
 )  # fmt: skip
 #: Fixed seed of the catalogue itself (composed names, index order); independent of the sampling seed.
 _CATALOGUE_SEED = 18245
-_COMPOSED_PER_LABEL = 200
+_COMPOSED_PER_COUNTRY = 40
 _PEOPLE_PER_COUNTRY = 200
 _GERMAN_FOLDS = str.maketrans({"Ä": "AE", "Ö": "OE", "Ü": "UE", "ß": "SS"})
 
@@ -165,25 +165,37 @@ def statement_name(name: str) -> str:
     return cleaned if sum(ch.isalpha() for ch in cleaned) >= 2 else ""
 
 
-def _composed(label: str, words: Sequence[str], rng: random.Random) -> list[str]:
-    """Plausible small local businesses: an owner/place/adjective word plus a category word."""
-    comp = v.composition()
-    names: set[str] = set()
+_Row = tuple[str, str, str, frozenset[str], tuple[str, ...]]  # name, label, kind, countries, aliases
+
+
+def _composed(label: str, words: Sequence[str], rng: random.Random) -> list[_Row]:
+    """Plausible small local businesses of each country: an owner (a local first name), a place (a local
+    city), or an adjective, plus a category word; round-robin over countries, so every pool gets its share."""
     if not words:
         return []
-    target = min(_COMPOSED_PER_LABEL, 8 * len(words))
-    while len(names) < target:
-        style, word = rng.random(), rng.choice(words)
-        if style < 0.35:
-            name = f"{rng.choice(comp.owner_names)}S {word}"
-        elif style < 0.6:
-            name = f"{rng.choice(comp.adjectives)} {word}"
-        elif style < 0.8:
-            name = f"{rng.choice(comp.place_words)} {word}"
-        else:
-            name = f"{rng.choice(comp.owner_names)} {rng.choice(comp.adjectives)} {word}"
-        names.add(name)
-    return sorted(names)
+    comp = v.composition()
+    per_country: list[list[_Row]] = []
+    for country in COUNTRIES:
+        local = v.country_words(country)
+        owners = (*comp.owner_names, *local.first_names)
+        places = (*comp.place_words, *(city.split()[0] for city in local.cities))
+        names: set[str] = set()
+        target = min(_COMPOSED_PER_COUNTRY, 4 * len(words))
+        while len(names) < target:
+            style, word = rng.random(), rng.choice(words)
+            if style < 0.35:
+                name = f"{rng.choice(owners)}S {word}"
+            elif style < 0.6:
+                name = f"{rng.choice(comp.adjectives)} {word}"
+            elif style < 0.8:
+                name = f"{rng.choice(places)} {word}"
+            else:
+                name = f"{rng.choice(owners)} {rng.choice(comp.adjectives)} {word}"
+            names.add(name)
+        rows: list[_Row] = [(name, label, "local", frozenset({country}), ()) for name in sorted(names)]
+        rng.shuffle(rows)
+        per_country.append(rows)
+    return _interleave(*((rows, 1) for rows in per_country))
 
 
 def _people(rng: random.Random) -> list[tuple[str, str]]:
@@ -195,9 +207,6 @@ def _people(rng: random.Random) -> list[tuple[str, str]]:
             seen.add(f"{rng.choice(words.first_names)} {rng.choice(words.last_names)}")
         people.extend((name, country) for name in sorted(seen))
     return people
-
-
-_Row = tuple[str, str, str, frozenset[str], tuple[str, ...]]  # name, label, kind, countries, aliases
 
 
 def _hand_rows(with_shops: bool) -> list[_Row]:
@@ -303,11 +312,8 @@ def build_catalogue(
         index_rows = [row for row in index if row[1] == label]
         rng.shuffle(index_rows)
         index_rows.sort(key=lambda row: (_compact(row[0]) not in known, len(row[3]) == len(COUNTRIES)))
-        local_rows: list[_Row] = [
-            (n, label, "local", frozenset(COUNTRIES), ()) for n in _composed(label, words.get(label, ()), rng)
-        ]
-        rng.shuffle(local_rows)
-        rows = _interleave((hand_rows, 2), (index_rows, 2), (local_rows, 1))
+        local_rows = _composed(label, words.get(label, ()), rng)
+        rows = _merge(_interleave((hand_rows, 2), (index_rows, 2), (local_rows, 1)))
         if label in ("TRANSFER_IN", "TRANSFER_OUT"):
             # The same person may send and receive money: the split key is the label plus the name.
             rows += [(n, label, "person", frozenset({c}), ()) for n, c in people]
