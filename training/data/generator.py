@@ -35,7 +35,8 @@ __all__ = [
 #: Bumped whenever the same seed would produce different narrations or splits (it keys the stage caches).
 #: 2: entities named by behavioural cases are pinned to the training split.
 #: 3: 20 countries with formats in data files, direction and kind, refunds, interest, brand index, 80/10/10.
-GENERATOR_VERSION = 3
+#: 4: per-country composed locals, counterparty mix per label, more country formats.
+GENERATOR_VERSION = 4
 
 #: Label mix of real card-account traffic (roughly: groceries and eating out dominate).
 TRAFFIC_LABEL_WEIGHTS: Mapping[str, float] = {
