@@ -197,6 +197,7 @@ class PostgresStore:
         )
         self._connect_timeout_s = connect_timeout_s
         self._connection: Any = None
+        self._psycopg()  # a missing driver is a start-up error, not a 500 on the first correction
 
     def _psycopg(self) -> Any:
         try:

@@ -66,6 +66,9 @@ VALUE_SETS: dict[str, ValueSet] = {
     "job": _value_set("job", (), "Job"),
     "autoscaling-off": _value_set("autoscaling-off", (), "Deployment"),
     "auth": _value_set("auth", (), "Deployment", "Secret"),
+    "production-loop": _value_set(
+        "production-loop", (SERVICE_MONITOR_API,), "Deployment", "NetworkPolicy", "PrometheusRule"
+    ),
     "production": _value_set(
         "production",
         (SERVICE_MONITOR_API,),

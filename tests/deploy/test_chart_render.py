@@ -15,7 +15,11 @@ import yaml
 
 from tests.deploy.chart import CHART_DIR, KUBE_VERSIONS, VALUE_SETS, helm, render, render_raw
 
-CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("keda.sh/v1alpha1", "ScaledObject")}
+CRD_KINDS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+    ("keda.sh/v1alpha1", "ScaledObject"),
+}
 
 
 def test_helm_lint_strict_for_every_value_set(tmp_path: Any) -> None:
@@ -50,6 +54,14 @@ def test_every_rendered_document_is_valid(value_set: str, kube_version: str) -> 
 
 def _check_crd(doc: dict[str, Any]) -> None:
     spec = doc["spec"]
+    if doc["kind"] == "PrometheusRule":
+        rules = [rule for group in spec["groups"] for rule in group["rules"]]
+        assert rules, "PrometheusRule needs rules"
+        for rule in rules:
+            assert rule["alert"]
+            assert rule["expr"].strip()
+            assert rule["labels"]["severity"] in {"info", "warning", "critical"}
+        return
     if doc["kind"] == "ServiceMonitor":
         assert spec["selector"]["matchLabels"], "ServiceMonitor must select the Service"
         assert spec["endpoints"], "ServiceMonitor needs endpoints"

@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 from starlette.routing import Match
 
 from service import metrics as service_metrics
+from service.monitoring import PredictionMonitor, Reference
 from service.settings import Settings
 from tests.deploy.chart import KUBE_VERSIONS, REPO_ROOT, VALUE_SETS, Rendered, find, render
 
@@ -102,6 +103,9 @@ def _exported_sample_names() -> set[str]:
     """Every series name the service's registry can expose (labelled families have no samples yet)."""
     registry = CollectorRegistry()
     service_metrics.ServiceMetrics(registry)
+    # The prediction monitor the app registers too (service/monitoring.py), with the reference that
+    # makes it export the drift gauge.
+    registry.register(PredictionMonitor(("A",), Reference((1.0,)), window_items=100))
     names = set()
     for family in registry.collect():
         names.add(family.name)

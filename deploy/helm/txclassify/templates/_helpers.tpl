@@ -137,6 +137,17 @@ Container env shared by the server, the bulk-scoring Job and nothing else.
   value: {{ .Values.server.intraOpThreads | quote }}
 - name: TXC_LOG_LEVEL
   value: {{ .Values.server.logLevel | quote }}
+{{- if .Values.feedback.enabled }}
+- name: TXC_FEEDBACK_DSN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.feedback.existingSecret | quote }}
+      key: {{ .Values.feedback.existingSecretKey | quote }}
+{{- end }}
+{{- if .Values.shadow.version }}
+- name: TXC_SHADOW_MODEL_DIR
+  value: {{ printf "%s/%s-%s" (trimSuffix "/" .Values.model.modelsDir) .Values.model.name .Values.shadow.version | quote }}
+{{- end }}
 {{- range $key, $value := .Values.server.env }}
 - name: {{ $key }}
   value: {{ $value | toString | quote }}
