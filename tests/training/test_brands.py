@@ -265,10 +265,12 @@ def test_gazetteer_keys_are_servable(index: BrandIndex) -> None:
 
 def test_gazetteer_drops_ambiguous_short_and_generic_keys(index: BrandIndex) -> None:
     entries = gazetteer_entries(index)
-    assert "coles" not in entries  # a supermarket (AU) and a bookshop (CA); Shell's "coles" spelling no vote
+    # A supermarket (AU) and a bookshop (CA), 1 to 1 (Shell's "coles" spelling has no vote): ambiguous by
+    # the vote, settled by the reviewed key table (gazetteer_keys.tsv), as are walmart and argos.
+    assert entries["coles"] == "FOOD_AND_DRINK"
     assert entries["coles express"] == "TRANSPORTATION"
-    assert "walmart" not in entries  # department store and fuel brands of that name, 1 to 1
-    assert "argos" not in entries
+    assert entries["walmart"] == "GENERAL_MERCHANDISE"
+    assert entries["argos"] == "GENERAL_MERCHANDISE"
     assert "casino" not in entries
     assert "glo" not in entries
     assert entries["glo studio"] == "GENERAL_MERCHANDISE"
@@ -399,3 +401,20 @@ def test_coverage_of_the_real_index() -> None:
         assert sum(country in brand.countries or WORLD in brand.countries for brand in real.brands) >= 1_000
     assert set(real.unknown_locations) == {"point"}
     assert len(gazetteer_entries(real)) >= 15_000
+
+
+def test_reviewed_gazetteer_keys_are_valid_labels_in_match_key_form() -> None:
+    from training.data.brands import _load_gazetteer_keys
+
+    keys = _load_gazetteer_keys()
+    assert keys["walmart"] == "GENERAL_MERCHANDISE"
+    assert all(label in LABELS for label in keys.values())
+
+
+def test_a_reviewed_key_settles_a_tie_the_vote_leaves_ambiguous(tmp_path: Path) -> None:
+    from training.data.brands import _load_gazetteer_keys
+
+    bad = tmp_path / "keys.tsv"
+    bad.write_text("key\tlabel\tnote\nWal-Mart\tGENERAL_MERCHANDISE\tnot in match-key form\n")
+    with pytest.raises(ValueError, match="match-key form"):
+        _load_gazetteer_keys(bad)

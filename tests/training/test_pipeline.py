@@ -14,7 +14,7 @@ from service.bundle import ModelBundle
 from training.bundle import file_sha256
 from training.config import BuildConfig, load_config
 from training.data import sample_narrations
-from training.dataset import write_csv
+from training.dataset import LabelledRow, write_csv
 from training.gate import GateFailed
 from training.labels import LABELS
 from training.pipeline import build, import_hf
@@ -80,7 +80,10 @@ def test_import_hf_turns_a_local_checkpoint_into_a_gated_bundle(
     tiny_bundle: Path, tiny_config: BuildConfig, tmp_path: Path
 ) -> None:
     eval_csv = tmp_path / "eval.csv"
-    write_csv(eval_csv, [(n.text, n.label) for n in sample_narrations(150, seed=4, split="test")])
+    write_csv(
+        eval_csv,
+        [LabelledRow(n.text, n.label, n.direction) for n in sample_narrations(150, seed=4, split="test")],
+    )
     config = replace(tiny_config, name="byo", version="0.1.0")
     bundle = import_hf(Path(tiny_config.work_dir) / "student-fp32", eval_csv, config)
     loaded = ModelBundle.load(bundle)

@@ -553,6 +553,19 @@ def _votes(index: BrandIndex) -> dict[str, Counter[str]]:
     return votes
 
 
+def _load_gazetteer_keys(path: Path = DATA_DIR / "gazetteer_keys.tsv") -> dict[str, str]:
+    """Reviewed labels for keys the vote leaves ambiguous (``gazetteer_keys.tsv``)."""
+    keys: dict[str, str] = {}
+    for number, row in _tsv_rows(path, ("key", "label", "note")):
+        label = _label_or_none(path, number, row["label"])
+        if label is None or row["key"] in keys or match_key(row["key"]) != row["key"]:
+            raise ValueError(f"{path}:{number}: a reviewed key needs one label, match-key form, once")
+                f"{path}:{number}: a reviewed key needs one label and a match-key form listed once"
+            )
+        keys[row["key"]] = label
+    return keys
+
+
 def _build_gazetteer(
     index: BrandIndex, exclude_words: frozenset[str] | None
 ) -> tuple[dict[str, str], GazetteerStats]:
@@ -562,6 +575,7 @@ def _build_gazetteer(
     entries: dict[str, str] = {}
     ambiguous = too_short = too_long = excluded = 0
     votes = _votes(index)
+    reviewed = _load_gazetteer_keys()
     for key in sorted(votes):
         words = key.split(" ")
         if len(key.replace(" ", "")) < 3 or key.replace(" ", "").isdigit():
@@ -574,6 +588,8 @@ def _build_gazetteer(
             label, count = votes[key].most_common(1)[0]
             if count >= _MAJORITY * sum(votes[key].values()):
                 entries[key] = label
+            elif key in reviewed:
+                entries[key] = reviewed[key]
             else:
                 ambiguous += 1
     return entries, GazetteerStats(len(votes), ambiguous, too_short, too_long, excluded)
@@ -586,7 +602,8 @@ def gazetteer_entries(index: BrandIndex, *, exclude_words: frozenset[str] | None
     - keys made only of stop words: ``exclude_words`` (default ``exclude_words.txt``) plus the single
       words that name brands under 3 or more labels in ``index``;
     - ambiguous keys: brands of different labels share the key and no label has 2/3 of them (a key that
-      is a brand's own name counts only brands so named, see :func:`_votes`).
+      is a brand's own name counts only brands so named, see :func:`_votes`), unless
+      ``gazetteer_keys.tsv`` settles the key by review (walmart, target, coles, lowes, ...).
     """
     return _build_gazetteer(index, exclude_words)[0]
 
