@@ -560,8 +560,6 @@ def _load_gazetteer_keys(path: Path = DATA_DIR / "gazetteer_keys.tsv") -> dict[s
         label = _label_or_none(path, number, row["label"])
         if label is None or row["key"] in keys or match_key(row["key"]) != row["key"]:
             raise ValueError(f"{path}:{number}: a reviewed key needs one label, match-key form, once")
-                f"{path}:{number}: a reviewed key needs one label and a match-key form listed once"
-            )
         keys[row["key"]] = label
     return keys
 
