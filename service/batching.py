@@ -6,6 +6,10 @@ work to a worker thread). What it guarantees:
 
 - admission by queued *items*: a request that would overflow ``max_queue_items`` is rejected whole, before
   anything is queued, with a Retry-After estimated from the measured drain rate;
+- admission by *work and deadline* (``service/admission.py``): a request whose tokens cannot be scored
+  before its deadline, given the work queued ahead and the measured model speed, or that would make a
+  queued request miss its own, is rejected whole (429); before each batch, requests that can no longer
+  finish in time are withdrawn (504 at once), so model time goes to answers that will be delivered;
 - batches cut by ``FairQueue`` (token budget, length buckets, fair share, dedup; see scheduling.py);
 - a batch is cut as soon as a full one is available, or when the oldest item has waited ``max_wait_s``
   while the model was idle; while a batch runs, the next one is assembled (pipeline depth 1);
@@ -23,10 +27,11 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
+from service.admission import CostModel, PendingWork, admission_verdict, doomed
 from service.errors import (
     DeadlineExceededError,
     InferenceError,
@@ -36,7 +41,7 @@ from service.errors import (
 )
 from service.scheduling import Batch, FairQueue, QueuedItem, QueuedRequest
 
-__all__ = ["BatchObserver", "Batcher", "BatcherConfig", "Outcome", "WorkItem"]
+__all__ = ["BatchObserver", "Batcher", "BatcherConfig", "Outcome", "TimedResults", "WorkItem"]
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -50,6 +55,16 @@ class WorkItem(Generic[P]):
     key: Hashable
     cost: int
     payload: P
+
+
+class TimedResults(list[R]):
+    """A runner's results with the model time it measured itself (``seconds``). Runners that return
+    these feed the cost model their own time; for plain lists the batcher's wall time is used, which
+    includes the event loop's delay in resuming the batch loop."""
+
+    def __init__(self, results: Iterable[R], seconds: float) -> None:
+        super().__init__(results)
+        self.seconds = seconds
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,8 @@ class BatcherConfig:
     max_queue_items: int = 20_000
     bucket_width: int = 8
     fair_quantum_tokens: int = 256
+    #: Refuse work that cannot finish before its deadline, and shed queued work that no longer can.
+    deadline_admission: bool = True
 
 
 class BatchObserver(Protocol):
@@ -108,6 +125,8 @@ class _Waiter(Generic[R]):
     queue_seconds: float = 0.0
     inference_seconds: float = 0.0
     batches: set[int] = field(default_factory=set)
+    #: This request's share of model time so far (each batch's time split evenly over its items).
+    model_seconds: float = 0.0
 
 
 class Batcher(Generic[P, R]):
@@ -144,6 +163,10 @@ class Batcher(Generic[P, R]):
         self.inflight_items = 0
         # Items per second of model time, smoothed; drives Retry-After.
         self._drain_rate: float | None = None
+        self._cost = CostModel()
+        #: Model seconds by how the requests they served ended: ok, expired, cancelled, failed, or
+        #: discarded (the request ended while its batch ran). Goodput is ok / all.
+        self.model_seconds: dict[str, float] = {}
 
     # -- state -----------------------------------------------------------------------------------------
 
@@ -208,9 +231,17 @@ class Batcher(Generic[P, R]):
 
     # -- submitting ------------------------------------------------------------------------------------
 
-    def check_admission(self, count: int) -> None:
+    def check_admission(
+        self,
+        count: int,
+        *,
+        tokens: int | None = None,
+        client_id: str | None = None,
+        deadline: float | None = None,
+    ) -> None:
         """Raise if ``count`` more items would be refused now: ``UnavailableError`` when not running or
-        draining, ``OverloadedError`` (with Retry-After) when the queue would pass ``max_queue_items``."""
+        draining, ``OverloadedError`` (with Retry-After) when the queue would pass ``max_queue_items``
+        or, given their ``tokens`` and ``deadline``, the work could not finish in time."""
         if self._failure is not None or self._loop_task is None or self._loop_task.done():
             raise UnavailableError("the batcher is not running")
         if self._draining:
@@ -223,6 +254,30 @@ class Batcher(Generic[P, R]):
                 f"queue full: {self._queue.queued_items} items queued, limit {self.config.max_queue_items}",
                 retry_after_s=self.retry_after_s(count),
             )
+        if deadline is not None and deadline <= self._clock():
+            raise DeadlineExceededError("deadline exceeded before the request was queued")
+        if tokens is None or deadline is None or not self.config.deadline_admission:
+            return
+        flow = ("client", client_id) if client_id else ("request", -1)
+        verdict = admission_verdict(
+            self._pending_work(),
+            PendingWork(-1, flow, tokens, deadline),
+            self._cost.tokens_per_s,
+            self._clock(),
+        )
+        if not verdict.admit:
+            self._observer.rejected("deadline")
+            self._observer.items_done("rejected", count)
+            raise OverloadedError(f"overloaded: {verdict.reason}", retry_after_s=verdict.retry_after_s)
+
+    def _pending_work(self) -> list[PendingWork]:
+        return [
+            PendingWork(
+                request_id, waiter.queued.flow_key, waiter.queued.pending_tokens, waiter.queued.deadline
+            )
+            for request_id, waiter in self._waiters.items()
+            if waiter.queued.pending_tokens > 0 and not waiter.future.done()
+        ]
 
     async def submit(
         self, items: Sequence[WorkItem[P]], *, client_id: str | None = None, deadline: float | None = None
@@ -236,7 +291,9 @@ class Batcher(Generic[P, R]):
         if not items:
             self.check_admission(0)
             return Outcome([], 0.0, 0.0)
-        self.check_admission(len(items))
+        self.check_admission(
+            len(items), tokens=sum(item.cost for item in items), client_id=client_id, deadline=deadline
+        )
         now = self._clock()
         request_id = next(self._ids)
         queued = QueuedRequest(
@@ -294,6 +351,7 @@ class Batcher(Generic[P, R]):
         while True:
             now = self._clock()
             self._expire(now)
+            self._shed(now)
             busy = self._inflight is not None and not self._inflight.done()
             if self._queue.queued_items == 0:
                 if self._draining and not busy:
@@ -375,6 +433,7 @@ class Batcher(Generic[P, R]):
             failure = (
                 error if isinstance(error, ServiceError) else InferenceError(f"inference failed: {error!r}")
             )
+            self._charge("failed", elapsed)
             for request in batch.requests():
                 waiter = self._waiters.get(request.request_id)
                 if waiter is not None:
@@ -388,11 +447,16 @@ class Batcher(Generic[P, R]):
         if elapsed > 0:
             rate = batch.item_count / elapsed
             self._drain_rate = rate if self._drain_rate is None else 0.8 * self._drain_rate + 0.2 * rate
+        model_seconds = results.seconds if isinstance(results, TimedResults) else elapsed
+        self._cost.observe(sum(item.cost for item in batch.rows), model_seconds)
+        share = model_seconds / batch.item_count
         done = 0
         for item, row in batch.items():
             waiter = self._waiters.get(item.request.request_id)
             if waiter is None or waiter.future.done():
-                continue  # the request ended while its batch ran
+                self._charge("discarded", share)  # the request ended while its batch ran
+                continue
+            waiter.model_seconds += share
             waiter.results[item.index] = results[row]
             waiter.remaining -= 1
             done += 1
@@ -402,6 +466,7 @@ class Batcher(Generic[P, R]):
                 waiter.inference_seconds += elapsed
             if waiter.remaining == 0:
                 waiter.future.set_result(None)
+                self._charge("ok", waiter.model_seconds)
         self._observer.items_done("ok", done)
 
     # -- ending requests -----------------------------------------------------------------------------------
@@ -413,10 +478,32 @@ class Batcher(Generic[P, R]):
                 if waiter is not None:
                     self._abandon(waiter, "expired", DeadlineExceededError("deadline exceeded while queued"))
 
+    def _shed(self, now: float) -> None:
+        """Withdraw queued requests that cannot finish before their deadline any more."""
+        if not self.config.deadline_admission or self._cost.tokens_per_s is None:
+            return
+        for request_id in doomed(self._pending_work(), self._cost.tokens_per_s, now):
+            waiter = self._waiters.get(request_id)
+            if waiter is not None:
+                self._observer.rejected("shed")
+                self._abandon(
+                    waiter,
+                    "expired",
+                    DeadlineExceededError(
+                        "deadline exceeded: the work queued ahead cannot finish before this request's "
+                        "deadline; its remaining items were withdrawn unscored"
+                    ),
+                )
+
+    def _charge(self, outcome: str, seconds: float) -> None:
+        if seconds > 0:
+            self.model_seconds[outcome] = self.model_seconds.get(outcome, 0.0) + seconds
+
     def _abandon(self, waiter: _Waiter[R], outcome: str, error: ServiceError) -> None:
         """End a request early: withdraw its queued items and fail its future (if still open)."""
         self._queue.remove(waiter.queued)
         if not waiter.future.done():
+            self._charge(outcome, waiter.model_seconds)
             waiter.future.set_exception(error)
             # Retrieved here so an abandoned future never logs "exception was never retrieved".
             waiter.future.exception()

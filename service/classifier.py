@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from service.batching import Batcher, BatcherConfig, BatchObserver, WorkItem
+from service.batching import Batcher, BatcherConfig, BatchObserver, TimedResults, WorkItem
 from service.bundle import ModelBundle, default_model_dir
 from service.cache import ResultCache
 from service.engine import OnnxEngine, softmax
@@ -107,7 +107,8 @@ class Classifier:
         """
         settings = settings or Settings()
         directory = Path(path) if path is not None else settings.model_dir or default_model_dir()
-        bundle = ModelBundle.load(directory)
+        # One ONNX Runtime session per start: the serving one is also the one the bundle checks.
+        bundle = ModelBundle.load(directory, open_model=False)
         tokenizer = TextTokenizer.from_file(bundle.tokenizer_path, bundle.max_seq_len)
         engine = OnnxEngine.from_file(
             bundle.model_path,
@@ -115,6 +116,7 @@ class Classifier:
             num_labels=len(bundle.labels),
             intra_op_threads=settings.intra_op_threads,
         )
+        bundle.check_session(engine.session)
         return cls(bundle, tokenizer, engine, settings)
 
     # -- state -----------------------------------------------------------------------------------------
@@ -257,8 +259,12 @@ class Classifier:
         batcher = self._batcher
         assert batcher is not None
         deadline = self._clock() + (timeout_s if timeout_s is not None else self.settings.request_timeout_s)
-        # Refuse early under overload, before paying for tokenisation (submit checks again, exactly).
-        batcher.check_admission(len(texts))
+        # Refuse early under overload, before paying for tokenisation (submit checks again, exactly):
+        # by items, and by an upper bound of the tokens (one per character plus two, at most
+        # max_seq_len) against the deadline.
+        limit = self.bundle.max_seq_len
+        estimate = sum(min(limit, len(text) + 2) for text in texts)
+        batcher.check_admission(len(texts), tokens=estimate, client_id=client_id, deadline=deadline)
         keys, rows, missing, work = await asyncio.to_thread(self._prepare, texts, directions)
         if self._observer is not None and len(texts) > len(missing):
             self._observer.cache_hits(len(texts) - len(missing))
@@ -290,7 +296,10 @@ class Classifier:
         return await loop.run_in_executor(self._executor, self._infer, payloads)
 
     def _infer(self, payloads: list[TokenIds]) -> list[Probabilities]:
-        return list(softmax(self._engine.run(payloads)))
+        # Timed here, in the worker: the batcher's cost model needs the model's time, not the event
+        # loop's delay in noticing that the batch is done.
+        started = time.perf_counter()
+        return TimedResults(softmax(self._engine.run(payloads)), time.perf_counter() - started)
 
     # -- shared helpers ----------------------------------------------------------------------------------
 

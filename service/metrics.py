@@ -7,9 +7,11 @@ its mean per pod (rate of sum / rate of count) is 0 at idle and rises as soon as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 __all__ = [
     "BATCH_SIZE",
@@ -22,6 +24,7 @@ __all__ = [
     "ITEMS_TOTAL",
     "LABEL_DRIFT_PSI",
     "MODEL_INFO",
+    "MODEL_SECONDS_TOTAL",
     "OLDEST_QUEUED_ITEM_AGE_SECONDS",
     "PREDICTIONS_TOTAL",
     "PREDICTION_CONFIDENCE",
@@ -50,6 +53,7 @@ OLDEST_QUEUED_ITEM_AGE_SECONDS = "txclassify_oldest_queued_item_age_seconds"
 REJECTED_TOTAL = "txclassify_rejected_total"
 CACHE_HITS_TOTAL = "txclassify_cache_hits_total"
 MODEL_INFO = "txclassify_model_info"
+MODEL_SECONDS_TOTAL = "txclassify_model_seconds"
 # The production loop (service/production.py): corrections, drift, shadow scoring.
 FEEDBACK_ITEMS_TOTAL = "txclassify_feedback_items_total"
 FEEDBACK_COMMIT_SECONDS = "txclassify_feedback_commit_seconds"
@@ -147,6 +151,10 @@ class ServiceMetrics:
         self.inflight_items.set_function(inflight)
         self.oldest_age.set_function(oldest_age)
 
+    def bind_model_seconds(self, read: Callable[[], Mapping[str, float]]) -> None:
+        """Export ``txclassify_model_seconds_total{outcome}`` from the live batcher at scrape time."""
+        self.registry.register(_ModelSecondsCollector(read))
+
     def set_model(self, name: str, version: str) -> None:
         self.model_info.labels(name=name, version=version).set(1)
 
@@ -174,3 +182,20 @@ class ServiceMetrics:
 
     def request_finished(self, route: str, status: int, seconds: float) -> None:
         self.request.labels(route=route, status=str(status)).observe(seconds)
+
+
+class _ModelSecondsCollector(Collector):
+    """Model time by the outcome of the requests it served; goodput = ``ok`` / all."""
+
+    def __init__(self, read: Callable[[], Mapping[str, float]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            MODEL_SECONDS_TOTAL,
+            "Model time by how the requests it served ended (ok, expired, cancelled, failed, discarded).",
+            labels=["outcome"],
+        )
+        for outcome, seconds in sorted(self._read().items()):
+            family.add_metric([outcome], seconds)
+        yield family

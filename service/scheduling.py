@@ -47,6 +47,8 @@ class QueuedRequest:
     deadline: float
     pending: dict[int, deque[QueuedItem]] = field(default_factory=dict)
     pending_count: int = 0
+    #: Tokens of the items not yet taken into a batch (the request's remaining model work).
+    pending_tokens: int = 0
 
     def lowest_bucket(self) -> int | None:
         return min((b for b, items in self.pending.items() if items), default=None)
@@ -57,6 +59,7 @@ class QueuedRequest:
         if not items:
             del self.pending[bucket]
         self.pending_count -= 1
+        self.pending_tokens -= item.cost
         return item
 
 
@@ -137,6 +140,7 @@ class FairQueue:
             request.pending.setdefault(self.bucket_of(item.cost), deque()).append(item)
             self.queued_tokens += item.cost
         request.pending_count = len(items)
+        request.pending_tokens = sum(item.cost for item in items)
         self.queued_items += len(items)
         if not items:
             return
@@ -156,6 +160,7 @@ class FairQueue:
         self.queued_tokens -= sum(item.cost for items in request.pending.values() for item in items)
         request.pending.clear()
         request.pending_count = 0
+        request.pending_tokens = 0
         flow = self._flows[request.flow_key]
         flow.requests.remove(request)
         if flow.empty:

@@ -151,6 +151,7 @@ async def _start(state: AppState, preloaded: Classifier | None) -> None:
     state.metrics.bind_queue(
         lambda: batcher.queued_items, lambda: batcher.inflight_items, batcher.oldest_queued_age
     )
+    state.metrics.bind_model_seconds(lambda: dict(batcher.model_seconds))
     state.metrics.set_model(classifier.bundle.name, classifier.bundle.version)
     state.classifier = classifier
     state.phase = Phase.READY

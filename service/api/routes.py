@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from service.api.middleware import arrived_at
 from service.api.schemas import (
     ClassifyRequest,
     ClassifyResponse,
@@ -86,6 +88,8 @@ async def classify(
             [ErrorDetail(("top_k",), f"must be between 1 and {labels}")],
         )
     timeout_s = _timeout_s(x_request_timeout_ms, settings.request_timeout_ms, settings.max_request_timeout_ms)
+    # The deadline counts from the request's arrival: reading and parsing its body took part of it.
+    timeout_s -= time.monotonic() - arrived_at(request.scope)
     texts = [transaction.text for transaction in body.transactions]
     directions = [transaction.direction for transaction in body.transactions]
     state.active_requests += 1  # admitted: a drain waits for this request
