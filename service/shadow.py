@@ -4,7 +4,8 @@
 appends to a queue (bounded in transactions) and returns at once. When the queue is full the request's
 transactions are dropped and counted (``txclassify_shadow_dropped_items_total``): under load the shadow
 sheds, the primary does not wait. One worker task scores each queued request with the shadow's own
-classifier, in its own thread with one ONNX thread, and counts agreement with the served labels
+classifier, in its own thread with one ONNX thread at the lowest CPU priority (nice 19: the shadow
+gets the cores only when the served model leaves them idle), and counts agreement with the served labels
 (``txclassify_shadow_items_total{agreed}``, ``txclassify_shadow_disagreements_total{label,shadow_label}``)
 and its time (``txclassify_shadow_seconds``). Nothing it does reaches a response: served answers never
 change, and a failing shadow batch is counted and logged, never raised.
@@ -15,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
@@ -74,7 +77,9 @@ class ShadowScorer:
         if self._task is not None:
             return
         self._wake = asyncio.Event()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="txc-shadow")
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="txc-shadow", initializer=_lowest_priority
+        )
         self._task = asyncio.create_task(self._run(), name="txc-shadow")
 
     async def stop(self) -> None:
@@ -139,3 +144,9 @@ class ShadowScorer:
             pairs = Counter((a, b) for a, b in zip(served, shadow, strict=True) if a != b)
             for (label, shadow_label), count in pairs.items():
                 self._metrics.shadow_disagreements.labels(label=label, shadow_label=shadow_label).inc(count)
+
+
+def _lowest_priority() -> None:
+    """Nice 19 for the calling thread only (Linux sets priority per thread id); no-op where unsupported."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
