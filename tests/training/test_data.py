@@ -287,3 +287,32 @@ def test_transfers_are_mostly_between_people_and_locals_are_local(narrations: li
     assert sum(len(e.countries) == 1 for e in locals_) > 0.9 * len(locals_)
     for country in COUNTRIES:
         assert any(country in e.countries and e.label == "FOOD_AND_DRINK" for e in locals_), country
+
+
+def test_exports_show_real_noise(narrations: list[Narration]) -> None:
+    import re
+
+    texts = [n.text.upper() for n in narrations]
+    assert any(re.search(r"(XXXX|\*\*\*\*)\d{4}", t) for t in texts)  # masked cards
+    assert any(re.search(r"(SQ \*|PAYPAL \*|SUMUP \*|ZETTLE_\*|PAYSTACK|YOCO \*)", t) for t in texts)
+    assert any(re.search(r"\b\d{2}:\d{2}\b", t) for t in texts)  # POS times
+    assert any(re.search(r" (NSW|VIC|QLD|ON|QC|BC) ?", t) for t in texts)  # region suffixes
+    # P2P lines that name only an account, sort code, IBAN fragment or phone number, not the person.
+    p2p = [n for n in narrations if n.format.startswith(("p2p_in", "p2p_out"))]
+    assert any(n.merchant.split()[-1] not in n.text.upper() for n in p2p)
+
+
+def test_local_language_words_per_country() -> None:
+    words = {
+        "DE": ("KARTENZAHLUNG", "LASTSCHRIFT", "GUTSCHRIFT", "UEBERWEISUNG", "LOHN/GEHALT", "MIETE"),
+        "FR": ("CB ", "PRLV SEPA", "VIR SEPA", "RETRAIT DAB", "SALAIRE"),
+        "ES": ("COMPRA TARJ.", "RECIBO", "TRANSFERENCIA", "NOMINA", "BIZUM"),
+        "IT": ("PAGAMENTO POS", "ADDEBITO SDD", "BONIFICO", "STIPENDIO", "PRELIEVO BANCOMAT"),
+        "NL": ("BEA", "BETAALAUTOMAAT", "INCASSO", "OVERBOEKING", "SALARIS", "GELDAUTOMAAT"),
+        "BR": ("COMPRA CARTAO", "PIX ENVIADO", "PIX RECEBIDO", "SAQUE", "SALARIO"),
+        "MX": ("COMPRA", "SPEI ENVIADO", "SPEI RECIBIDO", "RETIRO CAJERO", "NOMINA"),
+    }
+    for country, expected in words.items():
+        text = " ".join(t for rows in templates(country).values() for t in rows).upper()
+        for word in expected:
+            assert word in text, (country, word)

@@ -184,7 +184,8 @@ def _composed(label: str, words: Sequence[str], rng: random.Random) -> list[_Row
         while len(names) < target:
             style, word = rng.random(), rng.choice(words)
             if style < 0.35:
-                name = f"{rng.choice(owners)}S {word}"
+                owner = rng.choice(owners)
+                name = f"{owner if owner.endswith('S') else owner + 'S'} {word}"
             elif style < 0.6:
                 name = f"{rng.choice(comp.adjectives)} {word}"
             elif style < 0.8:

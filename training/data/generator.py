@@ -36,7 +36,8 @@ __all__ = [
 #: 2: entities named by behavioural cases are pinned to the training split.
 #: 3: 20 countries with formats in data files, direction and kind, refunds, interest, brand index, 80/10/10.
 #: 4: per-country composed locals, counterparty mix per label, more country formats.
-GENERATOR_VERSION = 4
+#: 5: composed owner names ending in S take no second S ("JONES BAKERY").
+GENERATOR_VERSION = 5
 
 #: Label mix of real card-account traffic (roughly: groceries and eating out dominate).
 TRAFFIC_LABEL_WEIGHTS: Mapping[str, float] = {
