@@ -30,7 +30,7 @@ DIRECTIONS: tuple[str, ...] = ("debit", "credit")
 FIELD_NAMES: frozenset[str] = frozenset(
     {"m", "p", "ref", "aref", "card4", "card", "acct", "store", "store4", "tid", "till", "paybill", "mmdd",
      "ddmm", "date", "mon", "yyyy", "time", "city", "bank", "phone", "proc", "vpa", "pvpa", "ifsc", "iban",
-     "myiban", "sort", "bsb", "me", "cc", "stock", "desc", "memo", "own"}
+     "myiban", "sort", "bsb", "me", "cc", "stock", "desc", "memo", "own", "web"}
     | {f"ref{n}" for n in range(2, 21)}
 )  # fmt: skip
 _FORMATTER = string.Formatter()
@@ -192,7 +192,10 @@ class Fields(dict[str, str]):
         if key == "cc":
             return self._country
         if key == "memo":
-            return r.choice(field_words().memos)
+            return r.choice(words.memos if words.memos and r.random() < 0.7 else field_words().memos)
+        if key == "web":
+            # A web descriptor: the name without spaces or punctuation ("THAMESWATER"), cut like a domain.
+            return re.sub(r"[^A-Z0-9]", "", self["m"].upper())[:20] or "SHOP"
         if key == "stock":
             return r.choice(field_words().stocks)
         if key == "desc":

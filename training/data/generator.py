@@ -37,7 +37,8 @@ __all__ = [
 #: 3: 20 countries with formats in data files, direction and kind, refunds, interest, brand index, 80/10/10.
 #: 4: per-country composed locals, counterparty mix per label, more country formats.
 #: 5: composed owner names ending in S take no second S ("JONES BAKERY").
-GENERATOR_VERSION = 5
+#: 6: web descriptors squeeze the name ("WWW.THAMESWATER.CO.UK"); P2P memos in the local language.
+GENERATOR_VERSION = 6
 
 #: Label mix of real card-account traffic (roughly: groceries and eating out dominate).
 TRAFFIC_LABEL_WEIGHTS: Mapping[str, float] = {

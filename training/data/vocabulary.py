@@ -59,6 +59,8 @@ class CountryWords:
     phone: str
     processors: tuple[str, ...]
     entities: EntityTable
+    #: Payment references people type in the local language ("MIETE", "LOYER"); may be empty.
+    memos: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ def country_words(code: str) -> CountryWords:
         phone=str(data["phone"]),
         processors=_strings(path, "processors", data["processors"]),
         entities=_entity_table(path, data.get("entities", {})),
+        memos=_strings(path, "memos", data["memos"]) if "memos" in data else (),
     )
 
 
