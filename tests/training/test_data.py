@@ -253,6 +253,7 @@ def test_statement_names_fold_to_ascii_upper_case() -> None:
 def test_catalogue_takes_brands_from_the_index() -> None:
     brands = [
         _Brand("Woolworths", "FOOD_AND_DRINK", frozenset({"AU", "NZ"}), match_names=("Woolies",)),
+        _Brand("Woolworths", "FOOD_AND_DRINK", frozenset({"*"}), osm_tag="shop=convenience"),
         _Brand("Zzyzx Hardware", "HOME_IMPROVEMENT", frozenset({"*"})),
         _Brand("Drogerie Müller", "GENERAL_MERCHANDISE", frozenset({"DE", "AT"})),
         _Brand("كارفور", "FOOD_AND_DRINK", frozenset({"AE"})),

@@ -243,7 +243,13 @@ def _index_rows(brands: Iterable[BrandLike]) -> list[_Row]:
             )
         )
         rows.append((name, brand.label, "shop", countries, aliases[:4]))
-    return rows
+    # A chain listed both for named countries and worldwide (two tags, or a default location) keeps the
+    # named ones: "Walmart" in CA/IN/MX/US, not on every statement of the world.
+    named: dict[tuple[str, str], frozenset[str]] = {}
+    for name, label, _, countries, _ in rows:
+        if len(countries) < len(known):
+            named[(label, name)] = named.get((label, name), frozenset()) | countries
+    return [(n, label, k, named.get((label, n), c), a) for n, label, k, c, a in rows]
 
 
 def _compact(name: str) -> str:

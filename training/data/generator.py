@@ -38,7 +38,8 @@ __all__ = [
 #: 4: per-country composed locals, counterparty mix per label, more country formats.
 #: 5: composed owner names ending in S take no second S ("JONES BAKERY").
 #: 6: web descriptors squeeze the name ("WWW.THAMESWATER.CO.UK"); P2P memos in the local language.
-GENERATOR_VERSION = 6
+#: 7: index chains listed for named countries and worldwide keep the named ones; cuts keep the merchant.
+GENERATOR_VERSION = 7
 
 #: Label mix of real card-account traffic (roughly: groceries and eating out dominate).
 TRAFFIC_LABEL_WEIGHTS: Mapping[str, float] = {
@@ -165,12 +166,14 @@ def _render(entity: Entity, country: str, rng: random.Random) -> tuple[str, str,
     return options[index].format_map(fields), f"{channel}:{index}", channel
 
 
-def _noise(text: str, rng: random.Random) -> str:
+def _noise(text: str, rng: random.Random, name: str = "") -> str:
     """One bank's export style (case) and the damage real exports show: truncation mid-word, glued ids,
-    doubled or dropped spaces. Never returns an empty string for a non-empty input."""
+    doubled or dropped spaces. A cut keeps at least 4 characters of ``name`` where the text shows it
+    (a column cut rarely removes the whole merchant). Never returns an empty string for a non-empty input."""
     original = text
+    shown = text.find(name[:4]) if name else -1
     if rng.random() < 0.15:
-        text = text[: rng.randint(18, 40)].rstrip()
+        text = text[: max(rng.randint(18, 40), shown + 4)].rstrip()
     if rng.random() < 0.08:
         text = _GLUE.sub("", text, count=rng.randint(1, 2))
     if rng.random() < 0.08:
@@ -242,7 +245,8 @@ def sample_narrations(
         entity = zipf.pick(pool, rng)
         text, fmt, channel = _render(entity, country, rng)
         shown = "own" if channel in _OWN_CHANNELS else entity.kind
-        out.append(Narration(_noise(text, rng), label, entity.name, country, fmt, directions[channel], shown))
+        noisy = _noise(text, rng, entity.name)
+        out.append(Narration(noisy, label, entity.name, country, fmt, directions[channel], shown))
     return out
 
 
@@ -278,5 +282,5 @@ def sample_transfer_narrations(
         entity = Entity(name, rng.choice(LABELS), "brand", frozenset(COUNTRIES), "transfer")
         country = rng.choices(COUNTRIES, weights=country_w)[0]
         text, _, _ = _render(entity, country, rng)
-        out.append(_noise(text, rng))
+        out.append(_noise(text, rng, name))
     return out
