@@ -24,7 +24,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from training.data import vocabulary as v
 from training.data.vocabulary import COUNTRIES
@@ -54,6 +54,7 @@ KINDS: tuple[str, ...] = (
 _CATALOGUE_SEED = 18245
 _COMPOSED_PER_COUNTRY = 40
 _PEOPLE_PER_COUNTRY = 200
+_T = TypeVar("_T")
 _GERMAN_FOLDS = str.maketrans({"Ä": "AE", "Ö": "OE", "Ü": "UE", "ß": "SS"})
 
 
@@ -103,11 +104,12 @@ class Catalogue:
             if not self._by_label:
                 for e in self.entities:
                     self._by_label.setdefault(e.label, []).append(e)
-            self._pools[key] = tuple(
+            rows = [
                 e
                 for e in self._by_label.get(label, ())
                 if country in e.countries and split in ("all", e.split) and kind in (None, e.kind)
-            )
+            ]
+            self._pools[key] = _country_order(rows)
         return self._pools[key]
 
     def held_out_words(self) -> frozenset[str]:
@@ -123,6 +125,19 @@ class Catalogue:
             }
 
         return frozenset(words({"val", "test"}) - words({"train"}))
+
+
+def _country_order(rows: Sequence[Entity]) -> tuple[Entity, ...]:
+    """One country's pool in Zipf order: entities named for it (its chains, counterparties, hand-kept
+    brands) lead, three for every chain listed "worldwide" (the index's default location, often a chain
+    seen in a few countries only) and every composed local business; catalogue order within each."""
+    everywhere = len(COUNTRIES)
+    named = [
+        e for e in rows if e.kind != "local" and not (e.kind == "shop" and len(e.countries) == everywhere)
+    ]
+    worldwide = [e for e in rows if e.kind == "shop" and len(e.countries) == everywhere]
+    local = [e for e in rows if e.kind == "local"]
+    return tuple(_interleave((named, 3), (worldwide, 1), (local, 1)))
 
 
 @cache
@@ -276,10 +291,10 @@ def _merge(rows: Iterable[_Row]) -> list[_Row]:
     return list(merged.values())
 
 
-def _interleave(*streams: tuple[Sequence[_Row], int]) -> list[_Row]:
+def _interleave(*streams: tuple[Sequence[_T], int]) -> list[_T]:
     """Rows of several streams merged round-robin, ``step`` rows of each stream per round: the Zipf head
     gets hand-kept brands, index chains and local businesses in that proportion."""
-    out: list[_Row] = []
+    out: list[_T] = []
     cursors = [0] * len(streams)
     while any(cursor < len(rows) for cursor, (rows, _) in zip(cursors, streams, strict=True)):
         for i, (rows, step) in enumerate(streams):

@@ -39,7 +39,8 @@ __all__ = [
 #: 5: composed owner names ending in S take no second S ("JONES BAKERY").
 #: 6: web descriptors squeeze the name ("WWW.THAMESWATER.CO.UK"); P2P memos in the local language.
 #: 7: index chains listed for named countries and worldwide keep the named ones; cuts keep the merchant.
-GENERATOR_VERSION = 7
+#: 8: each country's pool leads with entities named for it (3:1:1 with "worldwide" chains and locals).
+GENERATOR_VERSION = 8
 
 #: Label mix of real card-account traffic (roughly: groceries and eating out dominate).
 TRAFFIC_LABEL_WEIGHTS: Mapping[str, float] = {
