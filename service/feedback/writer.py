@@ -145,9 +145,11 @@ class FeedbackWriter:
                     raise
                 continue
             self._down_until = 0.0
-            keys = {row.key() for row in new}
+            # ``new`` holds the first row of each new key, so a key two requests of the batch share is
+            # new for the first of them only.
+            stored = {id(row) for row in new}
             for pending in batch:
-                _settle(pending.done, [row for row in pending.rows if row.key() in keys])
+                _settle(pending.done, [row for row in pending.rows if id(row) in stored])
 
     def _take(self) -> list[_Pending]:
         batch = [self._take_one()]

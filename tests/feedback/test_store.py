@@ -126,3 +126,15 @@ def test_timestamps_parse_to_utc() -> None:
     assert parse_timestamp("2026-12-01T12:00:00Z") == datetime(2026, 12, 1, 12, tzinfo=UTC)
     assert parse_timestamp("2026-12-01T14:00:00+02:00") == datetime(2026, 12, 1, 12, tzinfo=UTC)
     assert parse_timestamp("2026-12-01") == datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_large_batches_with_repeats_insert_each_key_once(store_dsn: str) -> None:
+    store = open_store(store_dsn)
+    store.insert([row("k7"), row("k900")])
+    batch = [row(f"k{i}") for i in range(1200)] + [row("k3", label="TRAVEL")]  # spans statements
+    new = store.insert(batch)
+    assert [r.item_id for r in new] == [f"k{i}" for i in range(1200) if i not in (7, 900)]
+    stored = list(store.rows())
+    assert len(stored) == 1200
+    assert next(r for r in stored if r.item_id == "k3").label == "FOOD_AND_DRINK"  # the first row won
+    store.close()

@@ -110,3 +110,21 @@ async def test_stop_commits_what_is_queued(tmp_path: Path) -> None:
     assert len(list(SqliteStore(store.path).rows())) == 3
     with pytest.raises(StoreUnavailableError, match="not running"):
         await writer.write([row("late")])
+
+
+async def test_a_key_in_two_requests_of_one_commit_is_new_once(tmp_path: Path) -> None:
+    store = CountingStore(tmp_path / "f.db")
+    writer = FeedbackWriter(store)
+    await writer.start()
+    store.gate.clear()
+    first = asyncio.ensure_future(writer.write([row("held")]))
+    await asyncio.to_thread(store.entered.wait, 10)
+    a = asyncio.ensure_future(writer.write([row("same"), row("a")]))
+    b = asyncio.ensure_future(writer.write([row("same", label="TRAVEL"), row("b")]))
+    await asyncio.sleep(0)
+    store.gate.set()
+    await first
+    assert [r.item_id for r in await a] == ["same", "a"]
+    assert [r.item_id for r in await b] == ["b"]
+    assert store.transactions == [1, 4]
+    await writer.stop()
