@@ -25,6 +25,7 @@ import json
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,8 +73,15 @@ def _warm(base_url: str, texts: Sequence[str]) -> None:
         request = urllib.request.Request(
             f"{base_url}/v1/classify", data=body.encode(), headers={"content-type": "application/json"}
         )
-        with urllib.request.urlopen(request, timeout=120) as response:
-            response.read()
+        for _ in range(30):  # a busy server may refuse (429): wait as told, then retry
+            try:
+                with urllib.request.urlopen(request, timeout=120) as response:
+                    response.read()
+                break
+            except urllib.error.HTTPError as error:
+                if error.code != 429:
+                    raise
+                time.sleep(float(error.headers.get("Retry-After") or 1))
 
 
 def _metric(base_url: str, name: str, labels: str = "") -> float:
