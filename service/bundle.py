@@ -1,12 +1,15 @@
 """Model bundles: the one definition of the format; find one, read it, refuse it loudly if inconsistent.
 
-A bundle is a directory with ``model.onnx``, ``tokenizer.json``, ``labels.json`` and ``model_card.json``,
-and optionally ``gazetteer.tsv`` (the format is fixed in docs/architecture.md; the training writer checks
-what it wrote with ``ModelBundle.load``). ``ModelBundle.load`` checks everything that can be checked
-before serving: files present, card keys, the model's sha256, the normalisation version, the card's
-``inputs`` against the files, that the tokenizer loads, and that the graph's output width equals the
-number of labels. Every failure is a ``BundleError`` whose message is one line naming the file and the
-problem, so a pod that cannot serve says why in its first log line.
+A bundle is a directory with ``model.onnx``, ``tokenizer.json``, ``labels.json`` (the one list of the
+model's labels, in output order: any taxonomy) and ``model_card.json``, and optionally ``gazetteer.tsv``
+(docs/architecture.md). This module reads it (``ModelBundle.load``), writes it (``write_bundle``, which
+publishes only what ``ModelBundle.load`` accepts) and keeps the directory's ``index.json`` (``default``,
+``previous``, ``bundles``; ``promote``/``rollback``). ``ModelBundle.load`` checks everything that can be
+checked before serving: files present, card keys, the model's sha256, the normalisation version, the
+card's ``inputs`` against the files, that the tokenizer loads, and that the graph's output width equals the
+number of labels (on the caller's own ONNX Runtime session when it passes ``open_model=False`` and then
+calls ``check_session``: one session per start). Every failure is a ``BundleError`` whose message is one
+line naming the file and the problem, so a pod that cannot serve says why in its first log line.
 
 The card's optional ``inputs`` says what the model reads besides the narration::
 
@@ -16,6 +19,8 @@ The card's optional ``inputs`` says what the model reads besides the narration::
 ``direction``: the model was trained with a ``"debit | "``/``"credit | "`` prefix; ``gazetteer``: with
 a brand-hint prefix from ``gazetteer.tsv`` (``null`` when the bundle has none). A card without
 ``inputs`` (every bundle before ``txc-norm-2``) reads as ``{"direction": false, "gazetteer": null}``.
+The gazetteer's labels are hint words the model reads, not necessarily its output labels: a bundle adapted
+to a customer's own taxonomy keeps its parent's gazetteer and hints.
 """
 
 from __future__ import annotations
@@ -23,29 +28,40 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+import shutil
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from service.errors import BundleError
 from service.gazetteer import Gazetteer
-from service.normalize import SUPPORTED_NORMALIZATIONS
+from service.normalize import NORMALIZATION_VERSION, SUPPORTED_NORMALIZATIONS, hint_words
 
 __all__ = [
     "BUNDLE_FILES",
     "CARD_FILE",
     "GAZETTEER_FILE",
+    "INDEX_FILE",
     "LABELS_FILE",
     "MODEL_FILE",
     "TOKENIZER_FILE",
+    "BundleIndex",
     "BundleInputs",
     "GazetteerInfo",
     "ModelBundle",
     "card_inputs",
     "check_card",
     "default_model_dir",
+    "default_models_dir",
     "file_sha256",
+    "output_width",
+    "promote",
+    "read_index",
+    "rollback",
+    "update_index",
+    "write_bundle",
 ]
 
 MODEL_FILE = "model.onnx"
@@ -126,8 +142,11 @@ class ModelBundle:
         return self.path / TOKENIZER_FILE
 
     @classmethod
-    def load(cls, path: Path | str) -> ModelBundle:
-        """Read and verify the bundle at ``path``; raises ``BundleError`` (one line) on any problem."""
+    def load(cls, path: Path | str, *, open_model: bool = True) -> ModelBundle:
+        """Read and verify the bundle at ``path``; raises ``BundleError`` (one line) on any problem.
+
+        ``open_model=False`` leaves the ONNX checks (loads, inputs, output width) to the caller, who must
+        run ``check_session`` on the session it opens to serve: one session per start, not two."""
         directory = Path(path)
         if not directory.is_dir():
             raise BundleError(f"{directory}: model bundle directory not found")
@@ -140,20 +159,19 @@ class ModelBundle:
         check_card(directory / CARD_FILE, card)
         labels = _read_labels(directory / LABELS_FILE)
         inputs = card_inputs(directory / CARD_FILE, card)
-        gazetteer = _read_gazetteer(directory, inputs, labels)
+        gazetteer = _read_gazetteer(directory, inputs)
         digest = file_sha256(directory / MODEL_FILE)
         if digest != card["model_sha256"].lower():
             raise BundleError(
                 f"{directory / MODEL_FILE}: sha256 {digest} does not match the card's {card['model_sha256']}"
                 " (corrupt or replaced file)"
             )
+        card_labels = card.get("labels")
+        if card_labels is not None and tuple(card_labels) != labels:
+            # Cards before 2.0.0 repeated labels.json; a copy that disagrees is a hand-edited bundle.
+            raise BundleError(f"{directory / CARD_FILE}: 'labels' disagrees with {LABELS_FILE}")
         _check_tokenizer(directory / TOKENIZER_FILE)
-        width = _output_width(directory / MODEL_FILE)
-        if width != len(labels):
-            raise BundleError(
-                f"{directory / LABELS_FILE}: {len(labels)} labels but {MODEL_FILE} outputs {width} logits"
-            )
-        return cls(
+        bundle = cls(
             path=directory,
             name=card["name"],
             version=card["version"],
@@ -166,30 +184,48 @@ class ModelBundle:
             inputs=inputs,
             gazetteer=gazetteer,
         )
+        if open_model:
+            bundle.check_session(_open_session(bundle.model_path))
+        return bundle
+
+    def check_session(self, session: Any) -> None:
+        """Refuse (``BundleError``) an ONNX Runtime session of this bundle's model whose interface does not
+        serve it: ``input_ids``/``attention_mask`` in, ``logits`` of width ``len(labels)`` out."""
+        width = output_width(session, self.model_path)
+        if width != len(self.labels):
+            labels_path = self.path / LABELS_FILE
+            raise BundleError(
+                f"{labels_path}: {len(self.labels)} labels but {MODEL_FILE} outputs {width} logits"
+            )
 
 
 def default_model_dir() -> Path:
-    """The bundle to serve when none is configured: ``TXC_MODEL_DIR``, else ``models/<index.default>``.
-
-    ``models/`` is looked up next to the ``service`` package (a source checkout or editable install),
-    then in the current directory (a plain ``pip install .`` run from the checkout).
-    """
+    """The bundle to serve when none is configured: ``TXC_MODEL_DIR``, else ``<models>/<index.default>``
+    with ``<models>`` from ``default_models_dir``."""
     configured = os.environ.get("TXC_MODEL_DIR")
     if configured:
         return Path(configured)
-    candidates = list(
-        dict.fromkeys([Path(__file__).resolve().parent.parent / "models", Path.cwd() / "models"])
-    )
-    for models in candidates:
-        index_path = models / INDEX_FILE
-        if index_path.is_file():
-            index = _read_json(index_path)
-            default = index.get("default") if isinstance(index, dict) else None
-            if not isinstance(default, str) or not default:
-                raise BundleError(f"{index_path}: no 'default' bundle named")
-            return models / default
-    tried = ", ".join(str(models / INDEX_FILE) for models in candidates)
-    raise BundleError(f"no model bundle configured: set TXC_MODEL_DIR (none of {tried} exists)")
+    models = default_models_dir()
+    index_path = models / INDEX_FILE
+    if not index_path.is_file():
+        tried = ", ".join(str(m / INDEX_FILE) for m in _models_candidates())
+        raise BundleError(f"no model bundle configured: set TXC_MODEL_DIR (none of {tried} exists)")
+    default = read_index(models).default
+    if not default:
+        raise BundleError(f"{index_path}: no 'default' bundle named")
+    return models / default
+
+
+def default_models_dir() -> Path:
+    """The models directory (bundles and ``index.json``): ``models/`` next to the ``service`` package (a
+    source checkout or editable install) if it holds an index, else ``models/`` in the current directory
+    (a plain ``pip install .`` run from the checkout)."""
+    candidates = _models_candidates()
+    return next((m for m in candidates if (m / INDEX_FILE).is_file()), candidates[-1])
+
+
+def _models_candidates() -> list[Path]:
+    return list(dict.fromkeys([Path(__file__).resolve().parent.parent / "models", Path.cwd() / "models"]))
 
 
 def _read_json(path: Path) -> Any:
@@ -252,7 +288,7 @@ def card_inputs(path: Path, card: Mapping[str, Any]) -> BundleInputs:
     return BundleInputs(direction=direction, gazetteer=info)
 
 
-def _read_gazetteer(directory: Path, inputs: BundleInputs, labels: tuple[str, ...]) -> Gazetteer | None:
+def _read_gazetteer(directory: Path, inputs: BundleInputs) -> Gazetteer | None:
     path = directory / GAZETTEER_FILE
     if inputs.gazetteer is None:
         if path.exists():
@@ -260,13 +296,18 @@ def _read_gazetteer(directory: Path, inputs: BundleInputs, labels: tuple[str, ..
         return None
     if not path.is_file():
         raise BundleError(f"{path}: missing from the bundle (the card's 'inputs.gazetteer' names one)")
-    gazetteer = Gazetteer.from_file(path, labels=labels)
+    gazetteer = Gazetteer.from_file(path)
     found = GazetteerInfo(gazetteer.source, len(gazetteer))
     if found != inputs.gazetteer:
         raise BundleError(
             f"{path}: holds {found.entries} entries from {found.source!r}; the card says "
             f"{inputs.gazetteer.entries} from {inputs.gazetteer.source!r}"
         )
+    for label in sorted({gazetteer[key] for key in gazetteer}):
+        try:
+            hint_words(label)  # a hint the service could not build would fail its first matching request
+        except ValueError as error:
+            raise BundleError(f"{path}: {error}") from None
     return gazetteer
 
 
@@ -297,19 +338,24 @@ def _check_tokenizer(path: Path) -> None:
         raise BundleError(f"{path}: not a usable tokenizer ({_one_line(error)})") from error
 
 
-def _output_width(path: Path) -> int:
-    """The width of the graph's ``logits`` output, read by ONNX Runtime itself (which also proves the
-    file loads). A symbolic width is measured with a one-token probe."""
-    import numpy as np
+def _open_session(path: Path) -> Any:
+    """A minimal ONNX Runtime session, only to check the model (which also proves the file loads)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     try:
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as error:  # ORT raises its own exception types for corrupt files
         raise BundleError(f"{path}: ONNX Runtime cannot load it ({_one_line(error)})") from error
+
+
+def output_width(session: Any, path: Path) -> int:
+    """The width of the graph's ``logits`` output, read from the session; a symbolic width is measured
+    with a one-token probe."""
+    import numpy as np
+
     outputs = {output.name: output for output in session.get_outputs()}
     inputs = {item.name for item in session.get_inputs()}
     if "logits" not in outputs:
@@ -335,3 +381,184 @@ def _output_width(path: Path) -> int:
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return text[:300] if text else type(error).__name__
+
+
+# -- writer -------------------------------------------------------------------------------------------------
+
+#: Card keys the writer decides; a caller's ``card`` may not set them.
+WRITER_KEYS = frozenset({"name", "version", "labels", "normalization", "inputs", "model_sha256",
+                         "model_bytes", "created", "gate"})  # fmt: skip
+
+
+def write_bundle(
+    output_dir: Path,
+    *,
+    name: str,
+    version: str,
+    model_path: Path,
+    tokenizer_path: Path,
+    labels: Sequence[str],
+    card: Mapping[str, Any],
+    gate: Mapping[str, Any],
+    inputs: BundleInputs = BundleInputs(),
+    gazetteer: Gazetteer | None = None,
+    extra_files: Mapping[str, Path] | None = None,
+    make_default: bool = True,
+) -> Path:
+    """Publish ``<output_dir>/<name>-<version>/`` and list it in ``index.json``; returns the directory.
+
+    The card gets the keys in ``WRITER_KEYS`` from here (``ValueError`` if ``card`` sets one), the model's
+    tokenizer ships without fixed truncation/padding (the service truncates at ``max_seq_len`` and pads per
+    batch), and the staged directory is loaded with ``ModelBundle.load`` before it replaces anything: a
+    bundle the service would refuse is never published (``BundleError``). ``inputs`` must name
+    ``gazetteer`` exactly when one is given. ``make_default``: the index's default becomes this bundle
+    (an index without a default always gets one).
+    """
+    reserved = sorted(WRITER_KEYS & set(card))
+    if reserved:
+        raise ValueError(f"card keys {reserved} are set by the writer")
+    clashes = sorted(set(extra_files or {}) & {*BUNDLE_FILES, GAZETTEER_FILE})
+    if clashes:
+        raise ValueError(f"extra_files {clashes} would replace bundle files")
+    if (inputs.gazetteer is None) != (gazetteer is None) or (
+        gazetteer is not None and inputs.gazetteer != GazetteerInfo(gazetteer.source, len(gazetteer))
+    ):
+        raise ValueError(f"inputs {inputs.as_card()} do not describe the gazetteer given ({gazetteer!r})")
+    directory = output_dir / f"{name}-{version}"
+    staging = output_dir / f".{name}-{version}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        shutil.copyfile(model_path, staging / MODEL_FILE)
+        tokenizer = json.loads(tokenizer_path.read_text(encoding="utf-8"))
+        tokenizer["truncation"] = None
+        tokenizer["padding"] = None
+        (staging / TOKENIZER_FILE).write_text(json.dumps(tokenizer, ensure_ascii=False), encoding="utf-8")
+        (staging / LABELS_FILE).write_text(json.dumps(list(labels), indent=2, ensure_ascii=False) + "\n")
+        if gazetteer is not None:
+            gazetteer.write(staging / GAZETTEER_FILE)
+        for filename, source in (extra_files or {}).items():
+            shutil.copyfile(source, staging / filename)
+        full_card = {
+            "name": name,
+            "version": version,
+            **card,
+            "normalization": NORMALIZATION_VERSION,
+            "inputs": inputs.as_card(),
+            "model_sha256": file_sha256(staging / MODEL_FILE),
+            "model_bytes": (staging / MODEL_FILE).stat().st_size,
+            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "gate": dict(gate),
+        }
+        (staging / CARD_FILE).write_text(json.dumps(full_card, indent=2, ensure_ascii=False) + "\n")
+        ModelBundle.load(staging)  # the reader's rules, on exactly what will be published
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(directory, ignore_errors=True)
+    staging.rename(directory)
+    update_index(output_dir, name=name, version=version, created=full_card["created"],
+                 make_default=make_default)  # fmt: skip
+    return directory
+
+
+# -- index --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BundleIndex:
+    """``index.json``: the bundles of a models directory, the one served by default and the one before it
+    (what ``rollback`` returns to). Entries are ``{"name", "version", "path", "created", "gate"}``."""
+
+    default: str | None
+    previous: str | None
+    bundles: tuple[Mapping[str, Any], ...]
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(entry["path"] for entry in self.bundles)
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"default": self.default}
+        if self.previous is not None:
+            out["previous"] = self.previous
+        out["bundles"] = [dict(entry) for entry in self.bundles]
+        return out
+
+
+def read_index(models_dir: Path) -> BundleIndex:
+    """The index of ``models_dir`` (empty when there is none); ``BundleError`` if it is malformed."""
+    path = models_dir / INDEX_FILE
+    if not path.exists():
+        return BundleIndex(None, None, ())
+    raw = _read_json(path)
+    bundles = raw.get("bundles", []) if isinstance(raw, dict) else None
+    if not isinstance(bundles, list) or not all(
+        isinstance(b, dict) and isinstance(b.get("path"), str) for b in bundles
+    ):
+        raise BundleError(f"{path}: expected an object whose 'bundles' lists objects with a 'path'")
+    default, previous = raw.get("default"), raw.get("previous")
+    for key, value in (("default", default), ("previous", previous)):
+        if value is not None and not isinstance(value, str):
+            raise BundleError(f"{path}: {key!r} must be a bundle path or null")
+    return BundleIndex(default, previous, tuple(bundles))
+
+
+def update_index(
+    models_dir: Path, *, name: str, version: str, created: str, make_default: bool = True
+) -> BundleIndex:
+    """List (or refresh) one bundle in ``index.json``; older bundles stay listed. With ``make_default``
+    (or in an index without a default) it becomes the default and the old default the ``previous``."""
+    index = read_index(models_dir)
+    path = f"{name}-{version}"
+    entry = {"name": name, "version": version, "path": path, "created": created, "gate": "passed"}
+    bundles = sorted([*(b for b in index.bundles if b["path"] != path), entry],
+                     key=lambda b: (str(b.get("name")), str(b.get("version"))))  # fmt: skip
+    updated = BundleIndex(index.default, index.previous, tuple(bundles))
+    if make_default or index.default is None:
+        updated = _moved(updated, path)
+    _write_index(models_dir, updated)
+    return updated
+
+
+def promote(models_dir: Path, path: str) -> BundleIndex:
+    """Make the listed bundle ``path`` (``NAME-VERSION``) the default, after loading it as the service
+    would; the old default becomes ``previous``. ``BundleError`` names what is wrong."""
+    index = read_index(models_dir)
+    if path not in index.paths:
+        listed = ", ".join(index.paths) or "none"
+        raise BundleError(f"{models_dir / INDEX_FILE}: no bundle {path!r} is listed (listed: {listed})")
+    ModelBundle.load(models_dir / path)
+    updated = _moved(index, path)
+    _write_index(models_dir, updated)
+    return updated
+
+
+def rollback(models_dir: Path) -> BundleIndex:
+    """Serve ``previous`` again (it is loaded first); the default it replaces becomes ``previous``, so a
+    second rollback undoes the first."""
+    index = read_index(models_dir)
+    if index.previous is None:
+        raise BundleError(f"{models_dir / INDEX_FILE}: no previous bundle to roll back to")
+    ModelBundle.load(models_dir / index.previous)
+    updated = _moved(index, index.previous)
+    _write_index(models_dir, updated)
+    return updated
+
+
+def _moved(index: BundleIndex, path: str) -> BundleIndex:
+    if index.default == path:
+        return index
+    return BundleIndex(path, index.default, index.bundles)
+
+
+def _write_index(models_dir: Path, index: BundleIndex) -> None:
+    """Write ``index.json`` atomically: a reader sees the old file or the new one, never half of one."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    target = models_dir / INDEX_FILE
+    temporary = models_dir / f".{INDEX_FILE}.{os.getpid()}.tmp"
+    with temporary.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(index.as_json(), indent=2) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, target)

@@ -107,7 +107,8 @@ class Classifier:
         """
         settings = settings or Settings()
         directory = Path(path) if path is not None else settings.model_dir or default_model_dir()
-        bundle = ModelBundle.load(directory)
+        # One ONNX Runtime session per start: the serving one is also the one the bundle checks.
+        bundle = ModelBundle.load(directory, open_model=False)
         tokenizer = TextTokenizer.from_file(bundle.tokenizer_path, bundle.max_seq_len)
         engine = OnnxEngine.from_file(
             bundle.model_path,
@@ -115,6 +116,7 @@ class Classifier:
             num_labels=len(bundle.labels),
             intra_op_threads=settings.intra_op_threads,
         )
+        bundle.check_session(engine.session)
         return cls(bundle, tokenizer, engine, settings)
 
     # -- state -----------------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
-"""The ``txclassify`` command: ``serve``, ``classify``, ``info``, ``score`` and ``feedback export``.
+"""The ``txclassify`` command: ``serve``, ``classify``, ``info``, ``score``, ``feedback export`` and
+``models list | promote NAME-VERSION | rollback``.
 
 Every command finds the bundle the same way (``--model-dir``, else ``TXC_MODEL_DIR``, else
-``models/index.json``) and exits non-zero with one clear line if it cannot be used.
+``models/index.json``) and exits non-zero with one clear line if it cannot be used. ``models`` manages a
+models directory's ``index.json`` (``--models-dir``, default ``models/``): which bundle is the default and
+which one ``rollback`` returns to; each change is one atomic file replace.
 """
 
 from __future__ import annotations
@@ -72,6 +75,19 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--no-resume", action="store_true", help="start over instead of resuming")
     score.add_argument("--quiet", action="store_true", help="no progress bar")
     score.set_defaults(run=_score)
+
+    models = commands.add_parser("models", help="list the bundles of a models directory; promote, roll back")
+    models.add_argument(
+        "--models-dir", type=Path, default=None, help="bundles and index.json (default: models/)"
+    )
+    actions = models.add_subparsers(required=True, metavar="ACTION")
+    actions.add_parser("list", help="bundles, their lineage and gate, the default and previous").set_defaults(
+        run=_models_list
+    )
+    promote = actions.add_parser("promote", help="make NAME-VERSION the default (the old one: previous)")
+    promote.add_argument("bundle", metavar="NAME-VERSION")
+    promote.set_defaults(run=_models_promote)
+    actions.add_parser("rollback", help="serve the previous default again").set_defaults(run=_models_rollback)
 
     from service.feedback.export import add_commands as add_feedback_commands
 
@@ -145,6 +161,55 @@ def _info(args: argparse.Namespace, settings: Settings) -> int:
             indent=2,
         )
     )
+    return 0
+
+
+def _models_dir(args: argparse.Namespace) -> Path:
+    from service.bundle import default_models_dir
+
+    return Path(args.models_dir) if args.models_dir is not None else default_models_dir()
+
+
+def _models_list(args: argparse.Namespace, settings: Settings) -> int:
+    from service.bundle import CARD_FILE, read_index
+
+    models = _models_dir(args)
+    index = read_index(models)
+    if not index.bundles:
+        print(f"no bundles listed in {models / 'index.json'}")
+        return 0
+    print(f"{'':2}{'BUNDLE':28}{'CREATED':22}{'LABELS':>7}  {'GATE':6}PARENT")
+    for entry in index.bundles:
+        path = entry["path"]
+        mark = "*" if path == index.default else "-" if path == index.previous else " "
+        labels, parent = "?", ""
+        try:
+            card = json.loads((models / path / CARD_FILE).read_text(encoding="utf-8"))
+            labels = str(len(json.loads((models / path / "labels.json").read_text(encoding="utf-8"))))
+            lineage = card.get("adaptation", {}).get("parent")
+            if lineage:
+                parent = f"{lineage['name']}-{lineage['version']} ({str(lineage['model_sha256'])[:12]})"
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            labels = "missing"
+        created, gate = str(entry.get("created", "")), str(entry.get("gate", ""))
+        print(f"{mark:2}{path:28}{created:22}{labels:>7}  {gate:6}{parent}")
+    print("* default   - previous (txclassify models rollback returns to it)")
+    return 0
+
+
+def _models_promote(args: argparse.Namespace, settings: Settings) -> int:
+    from service.bundle import promote
+
+    index = promote(_models_dir(args), args.bundle)
+    print(f"default: {index.default} (previous: {index.previous})")
+    return 0
+
+
+def _models_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    from service.bundle import rollback
+
+    index = rollback(_models_dir(args))
+    print(f"default: {index.default} (previous: {index.previous})")
     return 0
 
 

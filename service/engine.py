@@ -32,10 +32,22 @@ class OnnxEngine:
         names = {item.name for item in session.get_inputs()}  # type: ignore[attr-defined]
         self._feeds_token_types = "token_type_ids" in names
 
+    @property
+    def session(self) -> object:
+        """The ONNX Runtime session (``ModelBundle.check_session`` checks its interface at start-up)."""
+        return self._session
+
     @classmethod
     def from_file(
-        cls, path: Path, *, pad_token_id: int, num_labels: int, intra_op_threads: int, spin: bool = False
+        cls,
+        path: Path,
+        *,
+        pad_token_id: int,
+        num_labels: int | None,
+        intra_op_threads: int,
+        spin: bool = False,
     ) -> OnnxEngine:
+        """``num_labels=None``: as many as the graph's ``logits`` output has (read from the session)."""
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -53,6 +65,10 @@ class OnnxEngine:
         except Exception as error:
             message = " ".join(str(error).split())[:300]
             raise BundleError(f"{path}: ONNX Runtime cannot load it ({message})") from error
+        if num_labels is None:
+            from service.bundle import output_width
+
+            num_labels = output_width(session, path)
         return cls(session, pad_token_id, num_labels)
 
     def run(self, sequences: Sequence[TokenIds]) -> Logits:

@@ -1,19 +1,17 @@
 """The same int8 ONNX model for every peer server: a plain ``predict(list[str]) -> list[dict]``.
 
 Peers (BentoML, MLServer, Ray Serve) run in their own virtual environments, which hold onnxruntime,
-tokenizers and numpy but not our service package, so this module depends on nothing else of ours. It
-reads the bundle as ``service/bundle.py`` does (the contract of docs/architecture.md) and applies the
-same normalisation, loaded from ``service/normalize.py`` by path so that ``service/__init__`` (and its
-imports) never runs in a peer's environment. What it does *not* do is what the peers don't do either:
-no length bucketing, no cache; each call is one padded batch.
+tokenizers and numpy but not our dependencies. What this module needs of ours is the bundle reader
+(``service.bundle``) and the input builder (``service.normalize.model_input``, with the bundle's own
+gazetteer hint), which import only those three: the peers read the bundle by the service's rules and feed
+the model what the service feeds it. What it does *not* do is what the peers don't do either: no length
+bucketing, no cache; each call is one padded batch.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +19,10 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from service.bundle import ModelBundle
+from service.normalize import model_input, normalize_text
+
 __all__ = ["OnnxPredictor", "intra_op_threads"]
-
-_NORMALIZE_PATH = Path(__file__).resolve().parents[2] / "service" / "normalize.py"
-
-
-def _load_normalize() -> Callable[[str], str]:
-    spec = importlib.util.spec_from_file_location("_txc_normalize", _NORMALIZE_PATH)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {_NORMALIZE_PATH}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    normalize: Callable[[str], str] = module.normalize_text
-    return normalize
 
 
 def intra_op_threads() -> int:
@@ -45,20 +34,25 @@ class OnnxPredictor:
     """One ONNX Runtime session over a model bundle; ``predict`` keeps input order and length."""
 
     def __init__(self, bundle_dir: Path, threads: int) -> None:
-        card = json.loads((bundle_dir / "model_card.json").read_text())
-        self.labels: list[str] = json.loads((bundle_dir / "labels.json").read_text())
-        self._normalize = _load_normalize()
-        self._tokenizer = Tokenizer.from_file(str(bundle_dir / "tokenizer.json"))
-        self._tokenizer.enable_truncation(int(card["max_seq_len"]))
-        self._tokenizer.enable_padding(pad_id=int(card.get("pad_token_id", 0)))
+        self._bundle = ModelBundle.load(bundle_dir, open_model=False)
+        self.labels: list[str] = list(self._bundle.labels)
+        self._tokenizer = Tokenizer.from_file(str(self._bundle.tokenizer_path))
+        self._tokenizer.enable_truncation(self._bundle.max_seq_len)
+        self._tokenizer.enable_padding(pad_id=self._bundle.pad_token_id)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(
-            str(bundle_dir / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            str(self._bundle.model_path), options, providers=["CPUExecutionProvider"]
         )
+        self._bundle.check_session(self._session)
         self._input_names = {node.name for node in self._session.get_inputs()}
+
+    def _model_input(self, text: str) -> str:
+        gazetteer = self._bundle.gazetteer
+        hint = gazetteer.lookup(normalize_text(text)) if gazetteer is not None else None
+        return model_input(text, hint=hint, version=self._bundle.normalization)
 
     @classmethod
     def from_env(cls) -> OnnxPredictor:
@@ -68,7 +62,7 @@ class OnnxPredictor:
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         if not texts:
             return []
-        encodings = self._tokenizer.encode_batch([self._normalize(text) for text in texts])
+        encodings = self._tokenizer.encode_batch([self._model_input(text) for text in texts])
         input_ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
         attention_mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
