@@ -14,32 +14,33 @@ import numpy.typing as npt
 
 from training.dataset import Split
 from training.evaluate import score
+from training.labels import LABELS
 
 __all__ = ["BASELINE_NAME", "baseline_probabilities", "score_baseline"]
 
 BASELINE_NAME = "TF-IDF char_wb 2-4-grams (sublinear) + logistic regression (C=10)"
 
 
-def baseline_probabilities(train: Split, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+def baseline_probabilities(
+    train: Split, texts: Sequence[str], labels: Sequence[str] = LABELS
+) -> npt.NDArray[np.float32]:
     """Fit on ``train`` (already normalised, as serving normalises) and return class probabilities for
-    ``texts`` over all 16 labels (labels absent from ``train`` get probability 0)."""
+    ``texts`` over all ``labels`` (labels absent from ``train`` get probability 0)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
-
-    from training.labels import LABELS
 
     model = make_pipeline(
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=2),
         LogisticRegression(C=10.0, max_iter=2000),
     )
     model.fit(list(train.texts), list(train.labels))
-    probs = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+    probs = np.zeros((len(texts), len(labels)), dtype=np.float32)
     probs[:, model.classes_] = model.predict_proba(list(texts))
     return probs
 
 
-def score_baseline(train: Split, test: Split) -> dict[str, Any]:
+def score_baseline(train: Split, test: Split, labels: Sequence[str] = LABELS) -> dict[str, Any]:
     """The baseline's test scores (as :func:`training.evaluate.score`, without the confusion matrix)."""
-    scores = score(test.labels, baseline_probabilities(train, test.texts))
+    scores = score(test.labels, baseline_probabilities(train, test.texts, labels), label_names=labels)
     return {"name": BASELINE_NAME, **{k: v for k, v in scores.items() if k != "confusion"}}

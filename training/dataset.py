@@ -19,7 +19,7 @@ from service.normalize import DIRECTIONS, model_input, normalize_text
 from training.config import BuildConfig
 from training.data import TRAFFIC_LABEL_WEIGHTS, sample_narrations
 from training.data.generator import GENERATOR_VERSION
-from training.labels import LABELS, label_id
+from training.labels import LABELS
 
 if TYPE_CHECKING:
     from training.data.catalogue import Catalogue
@@ -80,8 +80,10 @@ def prepare(
     seed: int = 0,
     with_hints: bool = True,
     brand_kind_by_hint: bool = False,
+    labels: Sequence[str] = LABELS,
 ) -> Split:
-    """Rows -> the model inputs serving would build (``model_input``), in order, empty texts dropped.
+    """Rows -> the model inputs serving would build (``model_input``), in order, empty texts dropped;
+    label ids are positions in ``labels`` (the model's outputs; ``ValueError`` for a label outside them).
 
     ``direction_dropout``/``hint_dropout`` withhold the direction / the gazetteer hint from that share of
     rows (deterministic by ``seed``): training sees both, so a caller without a direction, or a brand the
@@ -89,8 +91,9 @@ def prepare(
     "brand" into "brand (in index)" and "brand (not in index)" by whether the gazetteer matched.
     """
     rng = random.Random(f"txclassify-prepare-{seed}")
+    ids = {label: index for index, label in enumerate(labels)}
     texts: list[str] = []
-    labels: list[int] = []
+    targets: list[int] = []
     kinds: list[str] = []
     for row in rows:
         normalized = normalize_text(row.text)
@@ -104,30 +107,38 @@ def prepare(
         if rng.random() < hint_dropout:
             hint = None
         texts.append(model_input(row.text, direction=direction, hint=hint))
-        labels.append(label_id(row.label))
+        if row.label not in ids:
+            raise ValueError(f"label {row.label!r} is not one of the model's labels ({', '.join(labels)})")
+        targets.append(ids[row.label])
         kinds.append(kind)
-    return Split(tuple(texts), tuple(labels), tuple(kinds))
+    return Split(tuple(texts), tuple(targets), tuple(kinds))
 
 
-def read_csv(path: str | Path) -> list[LabelledRow]:
-    """Read a ``text,label[,direction]`` CSV (header required); labels must be among the 16 product labels,
-    directions ``debit``/``credit`` or empty. Raises ``ValueError`` naming the file and row."""
+def read_csv(path: str | Path, labels: Sequence[str] | None = LABELS) -> list[LabelledRow]:
+    """Read a ``text,label[,direction]`` CSV (header required); directions ``debit``/``credit`` or empty.
+    With ``labels`` each label must be one of them, matched case-insensitively and returned as written
+    there; ``labels=None`` takes any non-empty label as written (a customer's own taxonomy). Raises
+    ``ValueError`` naming the file and row."""
+    known = None if labels is None else {label.upper(): label for label in labels}
     with Path(path).open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or not {"text", "label"} <= set(reader.fieldnames):
             raise ValueError(f"{path}: expected a header with 'text' and 'label' columns")
         rows: list[LabelledRow] = []
         for number, raw in enumerate(reader, start=2):
-            label = (raw["label"] or "").strip().upper()
+            label = (raw["label"] or "").strip()
             direction = (raw.get("direction") or "").strip().lower() or None
             if direction is not None and direction not in DIRECTIONS:
                 raise ValueError(
                     f"{path}:{number}: direction must be one of {DIRECTIONS} or empty, got {direction!r}"
                 )
-            try:
-                label_id(label)
-            except KeyError as error:
-                raise ValueError(f"{path}:{number}: {error.args[0]}") from None
+            if not label:
+                raise ValueError(f"{path}:{number}: empty label")
+            if known is not None:
+                if label.upper() not in known:
+                    expected = ", ".join(known.values())
+                    raise ValueError(f"{path}:{number}: unknown label {label!r}; expected one of {expected}")
+                label = known[label.upper()]
             rows.append(LabelledRow(raw["text"] or "", label, direction, (raw.get("kind") or "").strip()))
     return rows
 

@@ -32,13 +32,16 @@ def expected_calibration_error(
     return float(ece)
 
 
-def score(labels: Sequence[int], probs: npt.NDArray[np.float32]) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-label F1, ECE and the confusion matrix (rows = truth, columns = predicted)."""
+def score(
+    labels: Sequence[int], probs: npt.NDArray[np.float32], *, label_names: Sequence[str] = LABELS
+) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-label F1 (keyed by ``label_names``, the model's outputs in order), ECE and
+    the confusion matrix (rows = truth, columns = predicted)."""
     from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
     y = np.asarray(labels)
     pred = probs.argmax(axis=1)
-    ids = list(range(len(LABELS)))
+    ids = list(range(len(label_names)))
     per_label = f1_score(y, pred, labels=ids, average=None, zero_division=0)
     present = sorted(set(y.tolist()))
     return {
@@ -46,7 +49,7 @@ def score(labels: Sequence[int], probs: npt.NDArray[np.float32]) -> dict[str, An
         "accuracy": round(float(accuracy_score(y, pred)), 4),
         # Macro over the labels present in the evaluation set (a user CSV may not hold all 16).
         "macro_f1": round(float(f1_score(y, pred, labels=present, average="macro", zero_division=0)), 4),
-        "per_label_f1": {LABELS[i]: round(float(per_label[i]), 4) for i in ids},
+        "per_label_f1": {label_names[i]: round(float(per_label[i]), 4) for i in ids},
         "ece": round(expected_calibration_error(labels, probs), 4),
         "confusion": confusion_matrix(y, pred, labels=ids).tolist(),
     }
@@ -85,8 +88,10 @@ def accuracy_by_kind(split: Any, probs: npt.NDArray[np.float32]) -> dict[str, di
     }
 
 
-def plot_confusion(confusion: Sequence[Sequence[int]], path: Path, title: str) -> None:
-    """Row-normalised confusion matrix as a PNG."""
+def plot_confusion(
+    confusion: Sequence[Sequence[int]], path: Path, title: str, labels: Sequence[str] = LABELS
+) -> None:
+    """Row-normalised confusion matrix as a PNG (cell counts written up to 40 labels)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -94,12 +99,14 @@ def plot_confusion(confusion: Sequence[Sequence[int]], path: Path, title: str) -
 
     matrix = np.asarray(confusion, dtype=np.float64)
     normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    fig, ax = plt.subplots(figsize=(11, 9))
+    n = len(labels)
+    side = min(40.0, max(6.0, 0.6 * n))
+    fig, ax = plt.subplots(figsize=(side * 1.2, side))
     image = ax.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(LABELS)), LABELS, rotation=75, fontsize=7)
-    ax.set_yticks(range(len(LABELS)), LABELS, fontsize=7)
-    for i in range(len(LABELS)):
-        for j in range(len(LABELS)):
+    ax.set_xticks(range(n), labels, rotation=75, fontsize=7)
+    ax.set_yticks(range(n), labels, fontsize=7)
+    for i in range(n if n <= 40 else 0):
+        for j in range(n):
             if matrix[i, j]:
                 colour = "white" if normalised[i, j] > 0.5 else "black"
                 ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=6, color=colour)

@@ -60,7 +60,7 @@ def check(metrics: dict[str, Any], config: GateConfig) -> GateReport:
     """Evaluate the gate on measured ``metrics`` (keys as written by the pipeline).
 
     The teacher-gap and baseline checks are skipped when there is no teacher or no training split
-    (``import-hf``).
+    (``import-hf``), the behavioural check when the model's labels are not our 16 (no cases).
     """
     int8 = metrics["student_int8"]
     checks = [
@@ -80,15 +80,15 @@ def check(metrics: dict[str, Any], config: GateConfig) -> GateReport:
             metrics["throughput"]["bucketed_texts_per_s"], config.min_throughput, ">=",
         ),
         Check(
-            "behavioural", metrics["behavioural"]["pass_rate"] >= config.min_behavioural_pass_rate,
-            metrics["behavioural"]["pass_rate"], config.min_behavioural_pass_rate, ">=",
-        ),
-        Check(
             "abstain_precision",
             metrics["abstain"]["test_precision"] >= config.abstain_precision - config.abstain_tolerance,
             metrics["abstain"]["test_precision"], config.abstain_precision - config.abstain_tolerance, ">=",
         ),
     ]  # fmt: skip
+    if "behavioural" in metrics:  # the cases are written in our 16 labels: none for another taxonomy
+        rate = metrics["behavioural"]["pass_rate"]
+        floor = config.min_behavioural_pass_rate
+        checks.insert(4, Check("behavioural", rate >= floor, rate, floor, ">="))
     if "teacher" in metrics:
         gap = round(metrics["teacher"]["macro_f1"] - int8["macro_f1"], 4)
         checks.append(Check("teacher_gap", gap <= config.max_teacher_gap, gap, config.max_teacher_gap, "<="))

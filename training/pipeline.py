@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
@@ -20,7 +21,7 @@ from training.candidate import evaluate_candidate
 from training.config import BuildConfig
 from training.dataset import Split, Splits, build_splits, prepare, read_csv
 from training.export import export_onnx
-from training.gate import check
+from training.gate import Check, GateReport, check
 from training.labels import LABELS
 from training.quantize import quantize_int8
 
@@ -71,8 +72,16 @@ def _quantize_and_gate(
     card: dict[str, Any],
     gazetteer: Gazetteer | None = None,
     direction: bool = False,
+    labels: Sequence[str] = LABELS,
+    extra_metrics: Mapping[str, Any] | None = None,
+    extra_checks: Callable[[dict[str, Any]], Sequence[Check]] | None = None,
+    calibration_texts: Sequence[str] | None = None,
+    make_default: bool = True,
 ) -> Path:
-    """Shared tail of ``build`` and ``import_hf``: quantise, calibrate, evaluate, gate, write the bundle."""
+    """Shared tail of ``build``, ``import_hf`` and ``adapt``: quantise, calibrate, evaluate, gate, write the
+    bundle. ``labels``: the model's outputs in order; ``extra_metrics`` join the measured ones before the
+    gate, whose checks ``extra_checks(metrics)`` extends; ``calibration_texts`` (default: the validation
+    texts) feed the int8 calibration; ``make_default``: the bundle becomes the index's default."""
     from transformers import AutoConfig
 
     work = Path(config.work_dir)
@@ -83,7 +92,8 @@ def _quantize_and_gate(
     staging = work / "staging" / f"{config.name}-{config.version}"
     staging.mkdir(parents=True, exist_ok=True)
     int8_path = staging / "model.onnx"
-    rows = _calibration_rows(tokenizer_path, splits.val.texts[: config.quant.calibration_size], max_len)
+    texts = tuple(calibration_texts) if calibration_texts is not None else splits.val.texts
+    rows = _calibration_rows(tokenizer_path, texts[: config.quant.calibration_size], max_len)
     start = time.perf_counter()
     quant_info = quantize_int8(fp32_path, int8_path, rows, config.quant, pad_id=pad_id)
     quant_info["seconds"] = round(time.perf_counter() - start, 1)
@@ -98,9 +108,12 @@ def _quantize_and_gate(
         fp32_path=fp32_path, int8_path=int8_path, tokenizer_path=tokenizer_path, max_len=max_len,
         pad_id=pad_id, splits=splits, threads=config.threads, seed=config.seed, gate=config.gate,
         plots_dir=staging,
-        teacher_test_logits=teacher_logits, prepare_text=prepare_text,
+        teacher_test_logits=teacher_logits, prepare_text=prepare_text, labels=labels,
     )  # fmt: skip
+    metrics.update(extra_metrics or {})
     report = check(metrics, config.gate)
+    if extra_checks is not None:
+        report = GateReport(report.checks + tuple(extra_checks(metrics)))
     _write_report(
         work,
         f"{config.name}-{config.version}",
@@ -113,7 +126,6 @@ def _quantize_and_gate(
         "max_seq_len": max_len,
         "pad_token_id": pad_id,
         "abstain_threshold": metrics["abstain"]["threshold"],
-        "labels": list(LABELS),
         "metrics": metrics,
         "quantization": quant_info,
         "sizes": {"onnx_int8_bytes": int8_path.stat().st_size, "onnx_fp32_bytes": fp32_path.stat().st_size},
@@ -128,7 +140,7 @@ def _quantize_and_gate(
             for name in ("confusion_int8.png", "confusion_dev.png", "reliability.png")
             if (staging / name).is_file()
         },
-        direction=direction, gazetteer=gazetteer,
+        direction=direction, gazetteer=gazetteer, labels=labels, make_default=make_default,
     )  # fmt: skip
 
 
@@ -249,26 +261,29 @@ def keep_student_weights(checkpoint: Path, output_dir: Path, bundle_name: str) -
 
 def import_hf(checkpoint: Path, eval_csv: Path, config: BuildConfig) -> Path:
     """Bring your own model: export a local HF sequence-classification checkpoint, quantise it with
-    calibration on 30% of ``eval_csv`` (which also picks the abstain threshold), gate on the other 70%."""
+    calibration on 30% of ``eval_csv`` (which also picks the abstain threshold), gate on the other 70%.
+
+    The bundle's labels are the model's own, from its ``id2label`` (any taxonomy; ``eval_csv`` labels must
+    be among them). ``ValueError`` when the head names no labels (transformers' ``LABEL_0`` defaults)."""
     import random
 
     from transformers import AutoConfig
 
     _preflight(config)
     model_config = AutoConfig.from_pretrained(checkpoint)
-    order = [model_config.id2label[i] for i in range(model_config.num_labels)]
-    if order != list(LABELS):
+    order = [str(model_config.id2label[i]) for i in range(model_config.num_labels)]
+    if order == [f"LABEL_{i}" for i in range(len(order))] or len(set(order)) != len(order):
         raise ValueError(
-            f"{checkpoint}: the head's id2label must be the 16 product labels in order "
-            f"{list(LABELS)}; got {order}"
+            f"{checkpoint}/config.json: id2label must name the head's {len(order)} labels, each once "
+            f"(got {order[:4]}{' ...' if len(order) > 4 else ''})"
         )
-    rows = read_csv(eval_csv)
+    rows = read_csv(eval_csv, labels=order)
     random.Random(config.seed).shuffle(rows)
     cut = max(1, int(len(rows) * 0.3))
     splits = Splits(
         train=Split((), ()),
-        val=prepare(rows[:cut], None),
-        test=prepare(rows[cut:], None),
+        val=prepare(rows[:cut], None, labels=order),
+        test=prepare(rows[cut:], None, labels=order),
         source=f"csv:{eval_csv}",
     )
     work = Path(config.work_dir)
@@ -283,5 +298,6 @@ def import_hf(checkpoint: Path, eval_csv: Path, config: BuildConfig) -> Path:
         },
     }
     return _quantize_and_gate(
-        config, checkpoint=checkpoint, fp32_path=fp32_path, splits=splits, teacher_logits=None, card=card
-    )
+        config, checkpoint=checkpoint, fp32_path=fp32_path, splits=splits, teacher_logits=None, card=card,
+        labels=order,
+    )  # fmt: skip

@@ -13,7 +13,6 @@ import numpy.typing as npt
 
 from service.engine import OnnxEngine, softmax
 from service.tokenization import TextTokenizer, TokenIds
-from training.labels import LABELS
 
 __all__ = ["OnnxClassifier", "softmax"]
 
@@ -34,9 +33,15 @@ class OnnxClassifier:
         pad_id: int,
         threads: int = 2,
         spin: bool = True,
+        labels: Sequence[str] | None = None,
     ) -> None:
+        # ``labels``: the outputs the model must have; None takes as many as its graph has.
         self.engine = OnnxEngine.from_file(
-            model_path, pad_token_id=pad_id, num_labels=len(LABELS), intra_op_threads=threads, spin=spin
+            model_path,
+            pad_token_id=pad_id,
+            num_labels=None if labels is None else len(labels),
+            intra_op_threads=threads,
+            spin=spin,
         )
         self.tokenizer = TextTokenizer.from_file(tokenizer_path, max_len)
 
@@ -51,7 +56,7 @@ class OnnxClassifier:
         """Logits in input order; batches are length-bucketed (as the service's batcher does)."""
         encoded = self.encode(texts)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-        out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        out = np.zeros((len(texts), self.engine.num_labels), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
             out[batch] = self.run_ids([encoded[i] for i in batch])

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.responses import Response
@@ -22,6 +23,7 @@ from service.api.middleware import (
 )
 from service.api.probes import ProbeHeadMiddleware
 from service.api.routes import ClientDisconnectedError, router
+from service.api.schemas import bound_top_k
 from service.api.state import AppState, Phase
 from service.classifier import Classifier
 from service.errors import ConfigurationError, UnavailableError
@@ -61,7 +63,7 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
 
     app = FastAPI(
         title="txclassify",
-        summary="Classifies bank-transaction narrations into 16 spending categories.",
+        summary="Classifies bank-transaction narrations into the served model's categories (GET /v1/models).",
         version="1.0",
         lifespan=lifespan,
         # No redirect from /readyz/ to /readyz: it was built from the client's Host header.
@@ -69,6 +71,18 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
     )
     app.state.txc = state
     app.state.memory_budget = budget
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        # top_k's bound is the loaded bundle's label count (known once the lifespan has loaded it).
+        document = generate_openapi()
+        return (
+            document
+            if state.classifier is None
+            else bound_top_k(document, len(state.classifier.bundle.labels))
+        )
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(router)
     app.include_router(feedback_router)
     install_error_handlers(app)

@@ -23,6 +23,7 @@ __all__ = [
     "ResultOut",
     "StatusResponse",
     "Transaction",
+    "bound_top_k",
 ]
 
 #: The serving app's ``max_request_items``, set per request by ``BodyLimitMiddleware``.
@@ -84,8 +85,12 @@ class ClassifyRequest(BaseModel):
     transactions: list[Transaction] = Field(
         min_length=1, description="1 to max_request_items (default 5,000) transactions."
     )
+    # The upper bound is the served model's label count, so the OpenAPI document states it from the loaded
+    # bundle (``bound_top_k``) and the route enforces it; no number here could be right for every bundle.
     top_k: JsonInteger = Field(
-        default=1, ge=1, le=64, description="How many labels to return per transaction."
+        default=1,
+        ge=1,
+        description="How many labels to return per transaction: 1 to the model's label count.",
     )
 
     @model_validator(mode="before")
@@ -115,6 +120,13 @@ class ClassifyRequest(BaseModel):
                     "ids must be unique within a request"
                 )
         return self
+
+
+def bound_top_k(openapi: dict[str, Any], labels: int) -> dict[str, Any]:
+    """Set ``ClassifyRequest.top_k``'s ``maximum`` in a generated OpenAPI document to ``labels`` (the
+    served bundle's label count); returns the document, changed in place."""
+    openapi["components"]["schemas"]["ClassifyRequest"]["properties"]["top_k"]["maximum"] = labels
+    return openapi
 
 
 class LabelScoreOut(BaseModel):
