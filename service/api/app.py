@@ -108,7 +108,10 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
         app.add_middleware(ApiKeyMiddleware, keys=api_keys, open_paths=open_paths)
     app.add_middleware(HeaderLimitMiddleware, max_bytes=settings.max_header_bytes)
     app.add_middleware(ProbeHeadMiddleware)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    # The routes' paths label requests that end before routing (an upload the client abandoned).
+    app.add_middleware(
+        RequestContextMiddleware, metrics=metrics, known_paths=frozenset(app.openapi()["paths"])
+    )
     return app
 
 

@@ -18,7 +18,6 @@ from collections import deque
 from collections.abc import Callable
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.errors import error_body
@@ -58,9 +57,12 @@ class RequestContextMiddleware:
     line (never the body). A request that was never answered because its client left is counted as
     499 under the route it was addressed to, not as ``unmatched`` 500."""
 
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: ServiceMetrics, known_paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.known_paths = known_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -92,7 +94,7 @@ class RequestContextMiddleware:
             seconds = time.perf_counter() - started
             if not answered and state.get("client_gone"):
                 status = _CLIENT_GONE
-            route_label = _route_label(scope)
+            route_label = _route_label(scope, self.known_paths)
             self.metrics.request_finished(route_label, status, seconds)
             # Probes and scrapes arrive every few seconds from every pod, and overload refusals by the
             # thousand when it matters most: keep both out of INFO (metrics count them).
@@ -115,18 +117,14 @@ class RequestContextMiddleware:
             REQUEST_ID.reset(token)
 
 
-def _route_label(scope: Scope) -> str:
+def _route_label(scope: Scope, known_paths: frozenset[str]) -> str:
     """The matched route's path; for a request that ended before routing (its client left while
-    sending the body), the route it was addressed to; else ``unmatched``."""
+    sending the body), its path if that is one of the app's routes; else ``unmatched``."""
     route = scope.get("route")
     if route is not None:
         return str(getattr(route, "path", "unmatched"))
-    app = scope.get("app")
-    for candidate in getattr(getattr(app, "router", None), "routes", ()):
-        match, _ = candidate.matches(scope)
-        if match is Match.FULL:
-            return str(getattr(candidate, "path", "unmatched"))
-    return "unmatched"
+    path = scope.get("path")
+    return path if path in known_paths else "unmatched"
 
 
 class HeaderLimitMiddleware:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Awaitable
 from typing import Annotated, TypeVar
@@ -13,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.api.middleware import arrived_at
+from service.api.responses import classify_response
 from service.api.schemas import (
     ClassifyRequest,
     ClassifyResponse,
@@ -108,26 +108,20 @@ async def classify(
         state.active_requests -= 1
     if state.production is not None:
         state.production.served(texts, directions, outcome.predictions)
-    # Built as plain JSON, not through the response model: 5,000 results x top_k validated pydantic
-    # objects cost more CPU than the model itself. The response model still documents the shape.
-    payload = {
-        "model": {"name": classifier.bundle.name, "version": classifier.bundle.version},
-        "results": [
-            {
-                "id": transaction.id,
-                "label": prediction.label,
-                "confidence": prediction.confidence,
-                "abstained": prediction.abstained,
-                "top_k": [{"label": s.label, "confidence": s.confidence} for s in prediction.top(body.top_k)],
-            }
-            for transaction, prediction in zip(body.transactions, outcome.predictions, strict=True)
-        ],
-    }
     headers = {
         "X-Queue-Time-Ms": f"{outcome.queue_seconds * 1000:.3f}",
         "X-Inference-Time-Ms": f"{outcome.inference_seconds * 1000:.3f}",
     }
-    return Response(json.dumps(payload, ensure_ascii=False), media_type="application/json", headers=headers)
+    # Built as plain JSON, not through the response model (5,000 results x top_k validated pydantic
+    # objects cost more CPU than the model itself), and off the event loop (service/api/responses.py).
+    return await classify_response(
+        classifier.bundle.name,
+        classifier.bundle.version,
+        [transaction.id for transaction in body.transactions],
+        outcome.predictions,
+        body.top_k,
+        headers,
+    )
 
 
 _TRANSACTION_FIELDS = {"texts": "text", "directions": "direction"}
