@@ -9,7 +9,8 @@ process exits 0. A second signal shuts down at once. The whole drain is bounded 
 answered 503 ("retry on another replica") rather than cut off when the process exits.
 
 The server also installs the guarded HTTP protocol (``service/protocol.py``: header, write and idle
-timeouts, a connection bound, JSON 400s) with the limits from the app's settings.
+timeouts, a connection bound, JSON 400s) with the limits from the app's settings, and, with
+``probe_port`` set, runs the probe listener (``service/probe_server.py``) beside it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
-from service.api import abandon_admitted_work, start_draining, wait_until_idle
+from service.api import abandon_admitted_work, probe_checks, start_draining, wait_until_idle
+from service.probe_server import ProbeServer
 from service.protocol import ConnectionLimits, protocol_factory
 from service.settings import Settings
 
@@ -59,7 +61,16 @@ class DrainingServer(uvicorn.Server):
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
-        await super().serve(sockets)
+        settings: Settings = self._app.state.txc.settings
+        probes = None
+        if settings.probe_port is not None:
+            alive, ready = probe_checks(self._app)
+            probes = ProbeServer(settings.host, settings.probe_port, alive=alive, ready=ready).start()
+        try:
+            await super().serve(sockets)
+        finally:
+            if probes is not None:
+                probes.stop()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self._loop is None or self._drain is not None or self.should_exit:

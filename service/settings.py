@@ -148,6 +148,21 @@ class Settings(BaseSettings):
         description="A client that reads none of its response for this long is disconnected and its "
         "buffered response freed. Lower frees memory from stalled readers sooner.",
     )
+    probe_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port of a second listener that answers /healthz and /readyz from a thread, not "
+        "the event loop, so probes stay fast under the heaviest load (the chart sets 8081 and probes "
+        "it). Unset: probes only on the main port.",
+    )
+    loop_stall_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="On the probe port, liveness and readiness fail once the event loop has not run "
+        "for this long (a wedged loop must not look healthy). Lower restarts a stuck pod sooner and "
+        "risks failing one that is only very busy.",
+    )
     max_connections: int = Field(
         default=1024,
         ge=1,

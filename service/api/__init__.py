@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from service.api.app import abandon_admitted_work, create_app, start_draining, wait_until_idle
+from service.api.app import (
+    abandon_admitted_work,
+    create_app,
+    probe_checks,
+    start_draining,
+    wait_until_idle,
+)
 
-__all__ = ["abandon_admitted_work", "create_app", "start_draining", "wait_until_idle"]
+__all__ = ["abandon_admitted_work", "create_app", "probe_checks", "start_draining", "wait_until_idle"]

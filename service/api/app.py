@@ -29,10 +29,11 @@ from service.classifier import Classifier
 from service.errors import ConfigurationError, UnavailableError
 from service.memory import HeapTrimmer, MemoryBudget, estimate_request_bytes
 from service.metrics import ServiceMetrics
+from service.probe_server import Check, LoopHeartbeat
 from service.production import ProductionLoop
 from service.settings import Settings
 
-__all__ = ["abandon_admitted_work", "create_app", "start_draining", "wait_until_idle"]
+__all__ = ["abandon_admitted_work", "create_app", "probe_checks", "start_draining", "wait_until_idle"]
 
 logger = logging.getLogger("txclassify.app")
 
@@ -53,12 +54,16 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
     state = AppState(settings=settings, metrics=metrics)
     budget = MemoryBudget(settings.memory_budget_bytes)
 
+    heartbeat = LoopHeartbeat()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await _start(state, classifier)
+        beating = asyncio.create_task(heartbeat.run(), name="txclassify-heartbeat")
         try:
             yield
         finally:
+            beating.cancel()
             await _stop(state)
 
     app = FastAPI(
@@ -70,6 +75,7 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
         redirect_slashes=False,
     )
     app.state.txc = state
+    app.state.heartbeat = heartbeat
     app.state.memory_budget = budget
     generate_openapi = app.openapi
 
@@ -113,6 +119,36 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
         RequestContextMiddleware, metrics=metrics, known_paths=frozenset(app.openapi()["paths"])
     )
     return app
+
+
+def probe_checks(app: FastAPI) -> tuple[Check, Check]:
+    """(liveness, readiness) for the probe port: the main port's rules, read from another thread, and
+    both failing once the event loop has stalled for ``loop_stall_s``."""
+    state: AppState = app.state.txc
+    heartbeat: LoopHeartbeat = app.state.heartbeat
+    stall_s = state.settings.loop_stall_s
+
+    def loop_stalled() -> str | None:
+        age = heartbeat.age_s()
+        return f"the event loop has not run for {age:.1f} s" if age > stall_s else None
+
+    def alive() -> tuple[bool, str]:
+        stalled = loop_stalled()
+        if stalled is not None:
+            return False, stalled
+        return (True, "ok") if state.alive else (False, "the service is broken; restart it")
+
+    def ready() -> tuple[bool, str]:
+        stalled = loop_stalled()
+        if stalled is not None:
+            return False, stalled
+        try:
+            state.ready_classifier()
+        except UnavailableError as error:
+            return False, error.message
+        return True, Phase.READY.value
+
+    return alive, ready
 
 
 def start_draining(app: FastAPI) -> None:
