@@ -67,8 +67,8 @@ def _spec(name: str, env: dict[str, str]) -> ServerSpec:
 
 def _warm(base_url: str, texts: Sequence[str]) -> None:
     """Classify ``texts`` once, so that their answers are in the result cache."""
-    for start in range(0, len(texts), 500):
-        chunk = texts[start : start + 500]
+    for start in range(0, len(texts), 100):
+        chunk = texts[start : start + 100]
         body = json.dumps({"transactions": [{"id": str(i), "text": t} for i, t in enumerate(chunk)]})
         request = urllib.request.Request(
             f"{base_url}/v1/classify", data=body.encode(), headers={"content-type": "application/json"}
@@ -99,10 +99,12 @@ def _run(
 
 
 def _row(name: str, result: LoadResult, extra: str = "") -> str:
-    return (
+    row = (
         f"| {name} | {result.rate_per_s:.1f} | {result.texts_per_s:.0f} | {result.p50_ms:.1f} | "
         f"{result.p99_ms:.1f} | {result.error_rate:.1%} | {extra}{_reasons(result)} |"
     )
+    print(row, flush=True)  # as it comes: a run cut short keeps its finished rows
+    return row
 
 
 def _reasons(result: LoadResult) -> str:
