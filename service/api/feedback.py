@@ -110,8 +110,10 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, description in {
         401: "API keys are configured and the request has no valid key.",
         413: "Too many corrections, or the body is over the size limit.",
+        415: "The body is not declared as application/json.",
         422: "Invalid input; `details` name each item (`feedback`, index, field).",
         429: "The write queue or the model's queue is full; retry after `Retry-After` seconds.",
+        431: "Request headers over the size limit.",
         503: "Feedback is not configured, or its store is down (retry after `Retry-After`); classify "
         "is unaffected.",
     }.items()
