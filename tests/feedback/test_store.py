@@ -138,3 +138,33 @@ def test_large_batches_with_repeats_insert_each_key_once(store_dsn: str) -> None
     assert len(stored) == 1200
     assert next(r for r in stored if r.item_id == "k3").label == "FOOD_AND_DRINK"  # the first row won
     store.close()
+
+
+def test_replicas_share_one_postgres_store(postgres_dsn: str) -> None:
+    """Two replicas start together (both migrate) and write overlapping corrections at once."""
+    import threading
+
+    stores = [open_store(postgres_dsn), open_store(postgres_dsn)]
+    results: list[list[FeedbackRow]] = [[], []]
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def replica(index: int) -> None:
+        try:
+            start.wait(timeout=10)
+            results[index] = stores[index].insert([row(f"k{i}") for i in range(index * 50, 150 + index * 50)])
+        except BaseException as error:  # reported below, with the other replica's outcome
+            errors.append(error)
+
+    threads = [threading.Thread(target=replica, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors
+    # Each key is new for exactly one replica; together they stored every key once.
+    new_keys = [r.item_id for result in results for r in result]
+    assert sorted(new_keys) == sorted(f"k{i}" for i in range(200))
+    assert len(list(stores[0].rows())) == 200
+    for store in stores:
+        store.close()
