@@ -10,9 +10,14 @@ work to a worker thread). What it guarantees:
   before its deadline, given the work queued ahead and the measured model speed, or that would make a
   queued request miss its own, is rejected whole (429); before each batch, requests that can no longer
   finish in time are withdrawn (504 at once), so model time goes to answers that will be delivered;
-- batches cut by ``FairQueue`` (token budget, length buckets, fair share, dedup; see scheduling.py);
-- a batch is cut as soon as a full one is available, or when the oldest item has waited ``max_wait_s``
-  while the model was idle; while a batch runs, the next one is assembled (pipeline depth 1);
+- batches cut by ``FairQueue`` (token budget, urgent items first, length buckets, fair share, dedup;
+  see scheduling.py);
+- latency-aware cuts: while urgent (latency-sensitive) work waits, or arrived within
+  ``latency_window_s``, each batch's token budget is what the learned ``BatchCostModel`` predicts to
+  run in ``latency_budget_s``; with only bulk work about, batches are full for throughput;
+- a batch is cut when the worker is free: at once if a full batch is available, else once the
+  oldest item has waited ``max_wait_s``. Cutting at the last moment, not while the previous batch
+  runs, lets urgent items that arrived meanwhile take the next batch;
 - items of requests that expired, were cancelled or already failed are dropped before inference;
 - results count equals items count; a failing batch fails only its own requests;
 - the loop is supervised: if it ever dies, every waiter gets an error and ``healthy`` turns false;
@@ -32,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from service.admission import CostModel, PendingWork, admission_verdict, doomed
+from service.costmodel import BatchCostModel
 from service.errors import (
     DeadlineExceededError,
     InferenceError,
@@ -39,7 +45,14 @@ from service.errors import (
     ServiceError,
     UnavailableError,
 )
-from service.scheduling import Batch, FairQueue, QueuedItem, QueuedRequest
+from service.scheduling import (
+    DEFAULT_MAX_BATCH_SIZE,
+    DEFAULT_MAX_BATCH_TOKENS,
+    Batch,
+    FairQueue,
+    QueuedItem,
+    QueuedRequest,
+)
 
 __all__ = ["BatchObserver", "Batcher", "BatcherConfig", "Outcome", "TimedResults", "WorkItem"]
 
@@ -78,14 +91,20 @@ class Outcome(Generic[R]):
 
 @dataclass(frozen=True)
 class BatcherConfig:
-    max_batch_tokens: int = 2048
-    max_batch_size: int = 64
+    max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
+    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE
     max_wait_s: float = 0.0
     max_queue_items: int = 20_000
     bucket_width: int = 8
     fair_quantum_tokens: int = 256
     #: Refuse work that cannot finish before its deadline, and shed queued work that no longer can.
     deadline_admission: bool = True
+    #: Target seconds per batch while latency-sensitive work is about; 0 turns latency-aware cuts off.
+    latency_budget_s: float = 0.020
+    #: Requests of at most this many items are latency-sensitive (unless the caller says otherwise).
+    interactive_max_items: int = 20
+    #: How long after the last latency-sensitive arrival batches stay within the latency budget.
+    latency_window_s: float = 1.0
 
 
 class BatchObserver(Protocol):
@@ -164,6 +183,9 @@ class Batcher(Generic[P, R]):
         # Items per second of model time, smoothed; drives Retry-After.
         self._drain_rate: float | None = None
         self._cost = CostModel()
+        #: Seconds per batch and per padded token, from the batches timed so far.
+        self.batch_cost = BatchCostModel()
+        self._last_urgent_at = -math.inf
         #: Model seconds by how the requests they served ended: ok, expired, cancelled, failed, or
         #: discarded (the request ended while its batch ran). Goodput is ok / all.
         self.model_seconds: dict[str, float] = {}
@@ -280,9 +302,17 @@ class Batcher(Generic[P, R]):
         ]
 
     async def submit(
-        self, items: Sequence[WorkItem[P]], *, client_id: str | None = None, deadline: float | None = None
+        self,
+        items: Sequence[WorkItem[P]],
+        *,
+        client_id: str | None = None,
+        deadline: float | None = None,
+        interactive: bool | None = None,
     ) -> Outcome[R]:
         """Queue ``items`` and wait for all their results (in item order).
+
+        ``interactive`` marks the request latency-sensitive (True) or bulk (False); None decides by
+        size (at most ``interactive_max_items`` items). Either way the results are the same.
 
         Raises ``OverloadedError`` (nothing queued), ``UnavailableError`` (not running or draining),
         ``DeadlineExceededError`` (``deadline``, on this batcher's clock, passed), ``InferenceError``.
@@ -296,11 +326,17 @@ class Batcher(Generic[P, R]):
         )
         now = self._clock()
         request_id = next(self._ids)
+        if interactive is None:
+            interactive = len(items) <= self.config.interactive_max_items
+        urgent = interactive and self.config.latency_budget_s > 0
+        if urgent:
+            self._last_urgent_at = now
         queued = QueuedRequest(
             request_id=request_id,
             flow_key=("client", client_id) if client_id else ("request", request_id),
             enqueued_at=now,
             deadline=math.inf if deadline is None else deadline,
+            urgent=urgent,
         )
         waiter: _Waiter[R] = _Waiter(
             queued, [None] * len(items), asyncio.get_running_loop().create_future(), len(items)
@@ -337,8 +373,6 @@ class Batcher(Generic[P, R]):
             batch = await self._next_batch()
             if batch is None:
                 break
-            if self._inflight is not None:
-                await self._inflight  # pipeline depth 1: the next batch waits here, assembled
             batch = self._drop_dead(batch)
             if batch.rows:
                 self._inflight = asyncio.create_task(self._run_batch(batch, next(self._batch_ids)))
@@ -357,24 +391,34 @@ class Batcher(Generic[P, R]):
                 if self._draining and not busy:
                     return None
                 wait: float | None = None
-            elif self._batch_is_full() or self._draining:
-                return self._queue.cut()
             elif busy:
-                wait = None  # the worker frees up first; more company may arrive meanwhile
+                wait = None  # cut when the worker frees up: what arrives meanwhile can still join
             else:
-                oldest = self._queue.oldest_enqueued_at()
+                budget = self.batch_token_budget(now)
+                queue = self._queue
+                if self._draining or queue.has_full_batch(budget):
+                    return queue.cut(budget)
+                oldest = queue.oldest_enqueued_at()
                 waited = 0.0 if oldest is None else now - oldest
                 if waited >= self.config.max_wait_s:
-                    return self._queue.cut()
+                    return queue.cut(budget)
                 wait = self.config.max_wait_s - waited
             self._wakeup.clear()
             await self._wait(wait)
 
-    def _batch_is_full(self) -> bool:
-        return (
-            self._queue.queued_items >= self.config.max_batch_size
-            or self._queue.queued_tokens >= self.config.max_batch_tokens
-        )
+    def batch_token_budget(self, now: float | None = None) -> int | None:
+        """The next batch's token budget when latency matters (urgent work queued, or seen within
+        ``latency_window_s``): the padded tokens predicted to run in ``latency_budget_s``. None means
+        the static ``max_batch_tokens`` (only bulk work about, or the cost model not fitted yet).
+        Never below the cost model's break-even size: on a machine so slow that the budget would
+        leave batches mostly fixed cost, throughput is kept and the budget is missed."""
+        if self.config.latency_budget_s <= 0:
+            return None
+        now = self._clock() if now is None else now
+        if not self._queue.urgent_items and now - self._last_urgent_at >= self.config.latency_window_s:
+            return None
+        tokens = self.batch_cost.tokens_within(self.config.latency_budget_s)
+        return None if tokens is None else max(tokens, self.batch_cost.break_even_tokens)
 
     async def _wait(self, seconds: float | None) -> None:
         assert self._wakeup is not None
@@ -449,6 +493,7 @@ class Batcher(Generic[P, R]):
             self._drain_rate = rate if self._drain_rate is None else 0.8 * self._drain_rate + 0.2 * rate
         model_seconds = results.seconds if isinstance(results, TimedResults) else elapsed
         self._cost.observe(sum(item.cost for item in batch.rows), model_seconds)
+        self.batch_cost.observe(batch.padded_tokens, model_seconds)
         share = model_seconds / batch.item_count
         done = 0
         for item, row in batch.items():

@@ -28,6 +28,7 @@ from service.cache import ResultCache
 from service.engine import OnnxEngine, softmax
 from service.errors import BundleError, ErrorDetail, InvalidInputError
 from service.normalize import DIRECTIONS, model_input, normalize_text
+from service.scheduling import plan_batches
 from service.settings import Settings
 from service.tokenization import TextTokenizer, TokenIds
 
@@ -182,22 +183,12 @@ class Classifier:
         return [self._prediction(rows[i]) for i in range(len(keys))]
 
     def _chunks(self, ids: list[TokenIds]) -> list[list[int]]:
-        """Indices grouped by similar length within the batch budget (same rule as the batcher)."""
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        chunks: list[list[int]] = []
-        current: list[int] = []
-        for i in order:
-            longest = len(ids[i])  # sorted ascending: the newest is the longest
-            if current and (
-                len(current) >= self.settings.max_batch_size
-                or longest * (len(current) + 1) > self.settings.max_batch_tokens
-            ):
-                chunks.append(current)
-                current = []
-            current.append(i)
-        if current:
-            chunks.append(current)
-        return chunks
+        """Indices grouped by similar length within the batch budget (``plan_batches``, scheduling.py)."""
+        return plan_batches(
+            [len(row) for row in ids],
+            max_batch_tokens=self.settings.max_batch_tokens,
+            max_batch_size=self.settings.max_batch_size,
+        )
 
     # -- asynchronous ------------------------------------------------------------------------------------
 
@@ -219,6 +210,9 @@ class Classifier:
                 max_queue_items=settings.max_queue_items,
                 bucket_width=settings.length_bucket_width,
                 fair_quantum_tokens=settings.fair_quantum_tokens,
+                latency_budget_s=settings.latency_budget_s,
+                interactive_max_items=settings.interactive_max_items,
+                latency_window_s=settings.latency_window_s,
             ),
             observer=self._observer,
             clock=self._clock,
@@ -238,12 +232,17 @@ class Classifier:
         *,
         directions: Sequence[str | None] | None = None,
         client_id: str | None = None,
+        interactive: bool | None = None,
     ) -> list[Prediction]:
         """Score ``texts`` through the dynamic batcher, sharing batches with concurrent callers.
 
         ``directions`` as for ``classify``; the same text and direction always get the same answer.
+        ``interactive`` marks the call latency-sensitive (True) or bulk (False); None decides by size
+        (``Settings.interactive_max_items``). It changes when the texts are scored, never the scores.
         """
-        outcome = await self.aclassify_with_timings(texts, directions=directions, client_id=client_id)
+        outcome = await self.aclassify_with_timings(
+            texts, directions=directions, client_id=client_id, interactive=interactive
+        )
         return outcome.predictions
 
     async def aclassify_with_timings(
@@ -253,6 +252,7 @@ class Classifier:
         directions: Sequence[str | None] | None = None,
         client_id: str | None = None,
         timeout_s: float | None = None,
+        interactive: bool | None = None,
     ) -> Classification:
         """Like ``aclassify``, with timings; raises the batcher's errors (overloaded, deadline, ...)."""
         await self.start()
@@ -268,7 +268,9 @@ class Classifier:
         keys, rows, missing, work = await asyncio.to_thread(self._prepare, texts, directions)
         if self._observer is not None and len(texts) > len(missing):
             self._observer.cache_hits(len(texts) - len(missing))
-        outcome = await batcher.submit(work, client_id=client_id, deadline=deadline)
+        if interactive is None:
+            interactive = len(texts) <= self.settings.interactive_max_items
+        outcome = await batcher.submit(work, client_id=client_id, deadline=deadline, interactive=interactive)
         scored: dict[str, Probabilities] = {}
         for i, probabilities in zip(missing, outcome.results, strict=True):
             rows[i] = probabilities

@@ -75,6 +75,27 @@ class Settings(BaseSettings):
         description="Tokens each client (or anonymous request) may put into a batch per scheduling "
         "round. Smaller interleaves clients more finely; larger favours whoever holds the turn.",
     )
+    latency_budget_ms: float = Field(
+        default=20.0,
+        ge=0,
+        description="Target time of one model batch while latency-sensitive requests wait or arrived "
+        "within TXC_LATENCY_WINDOW_MS; the learned cost model turns it into a token budget. Lower cuts "
+        "small requests' p99 and costs bulk throughput (more, smaller batches); 0 always cuts full "
+        "batches.",
+    )
+    interactive_max_items: int = Field(
+        default=20,
+        ge=0,
+        description="Requests of at most this many transactions are latency-sensitive: served first, "
+        "in batches cut to TXC_LATENCY_BUDGET_MS. Higher treats bigger requests as interactive.",
+    )
+    latency_window_ms: float = Field(
+        default=1000.0,
+        ge=0,
+        description="How long after the last latency-sensitive request batches stay within the "
+        "latency budget. Longer protects sparse small requests from a full bulk batch ahead of them; "
+        "shorter returns to full batches sooner.",
+    )
     max_queue_items: int = Field(
         default=20_000,
         ge=1,
@@ -254,6 +275,14 @@ class Settings(BaseSettings):
     @property
     def max_wait_s(self) -> float:
         return self.max_wait_ms / 1000.0
+
+    @property
+    def latency_budget_s(self) -> float:
+        return self.latency_budget_ms / 1000.0
+
+    @property
+    def latency_window_s(self) -> float:
+        return self.latency_window_ms / 1000.0
 
     @property
     def request_timeout_s(self) -> float:

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from service.engine import OnnxEngine, softmax
+from service.scheduling import DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, plan_batches
 from service.tokenization import TextTokenizer, TokenIds
 
 __all__ = ["OnnxClassifier", "softmax"]
@@ -52,12 +53,17 @@ class OnnxClassifier:
         """Logits for one batch of token-id rows, padded as the service pads it."""
         return self.engine.run(rows)
 
-    def logits(self, texts: Sequence[str], batch_size: int = 64) -> npt.NDArray[np.float32]:
-        """Logits in input order; batches are length-bucketed (as the service's batcher does)."""
+    def logits(
+        self,
+        texts: Sequence[str],
+        *,
+        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+        max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+    ) -> npt.NDArray[np.float32]:
+        """Logits in input order, in the batches ``Classifier.classify`` cuts (``plan_batches``)."""
         encoded = self.encode(texts)
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         out = np.zeros((len(texts), self.engine.num_labels), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
+        lengths = [len(ids) for ids in encoded]
+        for batch in plan_batches(lengths, max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size):
             out[batch] = self.run_ids([encoded[i] for i in batch])
         return out

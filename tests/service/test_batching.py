@@ -103,7 +103,10 @@ async def test_a_single_item_over_the_budget_still_runs_alone(running: list[Batc
 
 async def test_similar_lengths_share_batches(running: list[Batcher[str, str]]) -> None:
     model = FakeModel(gated=True)
-    batcher = make(running, model, max_batch_size=4, bucket_width=8, max_batch_tokens=10_000)
+    # Bulk work (latency-aware cuts off): small urgent requests may mix lengths, see below.
+    batcher = make(
+        running, model, max_batch_size=4, bucket_width=8, max_batch_tokens=10_000, latency_budget_s=0
+    )
     holder = asyncio.ensure_future(batcher.submit(items("holder")))
     await until(lambda: bool(model.batches))
     # Short and long texts interleaved, inside one request and across two.
@@ -160,22 +163,24 @@ async def test_small_request_behind_a_huge_one_finishes_first(running: list[Batc
     big = asyncio.ensure_future(run("big", items(*(f"big{i}" for i in range(5000)))))
     await until(lambda: len(model.batches) == 1)  # the big request holds the model
     small = asyncio.ensure_future(run("small", items("s1", "s2", "s3")))
-    await until(lambda: batcher.queued_items == 5000 - 32 + 3)
+    # Only the running batch left the queue: the next is cut when the model frees up.
+    await until(lambda: batcher.queued_items == 5000 - 16 + 3)
     model.gate.set()
     await asyncio.gather(big, small)
     assert finished == ["small", "big"]
     served_in = next(i for i, batch in enumerate(model.batches) if "s3" in batch)
-    assert served_in <= 3, f"small request waited for {served_in} batches"
+    assert served_in == 1, f"small request waited for {served_in} batches"
 
 
 async def test_clients_share_fairly_by_client_id(running: list[Batcher[str, str]]) -> None:
     model = FakeModel(gated=True)
-    batcher = make(running, model, max_batch_size=4, fair_quantum_tokens=2)
+    # Fair shares alone: B's 8 items would otherwise be urgent and simply go first.
+    batcher = make(running, model, max_batch_size=4, fair_quantum_tokens=2, latency_budget_s=0)
     first = asyncio.ensure_future(batcher.submit(items(*(f"a{i}" for i in range(40))), client_id="A"))
     await until(lambda: len(model.batches) == 1)
     second = asyncio.ensure_future(batcher.submit(items(*(f"a2-{i}" for i in range(40))), client_id="A"))
     other = asyncio.ensure_future(batcher.submit(items(*(f"b{i}" for i in range(8))), client_id="B"))
-    await until(lambda: batcher.queued_items == 40 - 8 + 40 + 8)
+    await until(lambda: batcher.queued_items == 40 - 4 + 40 + 8)
     model.gate.set()
     await asyncio.gather(first, second, other)
     # From when B arrived, B gets about half of each batch, not the leftovers after A's 72 items.
@@ -263,12 +268,12 @@ async def test_overflow_is_rejected_whole_without_queuing(running: list[Batcher[
     observer = RecordingObserver()
     batcher = make(running, model, observer=observer, max_batch_size=2, max_queue_items=10)
     first = asyncio.ensure_future(batcher.submit(items(*(f"a{i}" for i in range(10)))))
-    # One batch runs, the next is assembled: 6 stay queued.
-    await until(lambda: len(model.batches) == 1 and batcher.queued_items == 6)
+    # One batch runs (the next is cut when it returns): 8 stay queued.
+    await until(lambda: len(model.batches) == 1 and batcher.queued_items == 8)
     with pytest.raises(OverloadedError) as refused:
         await batcher.submit(items(*(f"b{i}" for i in range(5))))
     assert refused.value.retry_after_s >= 1
-    assert batcher.queued_items == 6
+    assert batcher.queued_items == 8
     assert (await batcher.submit(items())).results == []
     assert observer.rejections == ["queue_full"]
     model.gate.set()
@@ -287,9 +292,9 @@ async def test_retry_after_follows_the_drain_rate(running: list[Batcher[str, str
     await first
     model.gate.clear()
     second = asyncio.ensure_future(batcher.submit(items(*(f"b{i}" for i in range(100)))))
-    await until(lambda: len(model.batches) == 2 and batcher.queued_items == 80)
-    # 80 queued (one batch runs, one is assembled); 50 more would be 30 over: 3 s at 10 items/s.
-    assert batcher.retry_after_s(50) == 3
+    await until(lambda: len(model.batches) == 2 and batcher.queued_items == 90)
+    # 90 queued (one batch runs); 50 more would be 40 over: 4 s at 10 items/s.
+    assert batcher.retry_after_s(50) == 4
     model.gate.set()
     await second
 
@@ -358,3 +363,94 @@ async def test_timings_are_reported(running: list[Batcher[str, str]]) -> None:
     outcome = await task
     assert outcome.queue_seconds == 0.0
     assert outcome.inference_seconds == pytest.approx(0.25)
+
+
+def fitted(batcher: Batcher[str, str], seconds_per_token: float) -> None:
+    """Teach the batcher's cost model a speed (fake models take no time on the fake clock)."""
+    for tokens in (100, 200, 300, 400):
+        batcher.batch_cost.observe(tokens, seconds_per_token * tokens)
+
+
+async def test_an_urgent_request_takes_the_next_batch_ahead_of_bulk_work(
+    running: list[Batcher[str, str]],
+) -> None:
+    model = FakeModel(gated=True)
+    batcher = make(running, model, max_batch_size=8, bucket_width=8, fair_quantum_tokens=1000)
+    bulk = asyncio.ensure_future(
+        batcher.submit(sized([(f"bulk{i}", 30) for i in range(64)]), interactive=False)
+    )
+    await until(lambda: len(model.batches) == 1)
+    small = asyncio.ensure_future(batcher.submit(sized([("s1", 3), ("s2", 12)])))
+    await until(lambda: batcher.queued_items == 64 - 8 + 2)
+    model.gate.set()
+    assert (await small).results == ["out:s1", "out:s2"]
+    await bulk
+    assert {"s1", "s2"} <= set(model.batches[1])
+
+
+async def test_batches_fit_the_latency_budget_while_small_requests_are_about(
+    running: list[Batcher[str, str]],
+) -> None:
+    clock = FakeClock()
+    model = FakeModel(gated=True)
+    batcher = make(
+        running,
+        model,
+        clock,
+        max_batch_size=1000,
+        max_batch_tokens=1000,
+        latency_budget_s=0.010,
+        latency_window_s=1.0,
+    )
+    fitted(batcher, 0.0001)  # 100 tokens in 10 ms
+    bulk = asyncio.ensure_future(
+        batcher.submit(sized([(f"bulk{i}", 5) for i in range(600)]), interactive=False)
+    )
+    await until(lambda: len(model.batches) == 1)
+    assert len(model.batches[0]) == 200  # only bulk work about: a full batch
+    assert batcher.batch_token_budget() is None
+    small = asyncio.ensure_future(batcher.submit(sized([("s1", 5), ("s2", 5)])))
+    await until(lambda: batcher.queued_items == 402)
+    assert batcher.batch_token_budget() == 100
+    model.gate.set()
+    await small
+    assert {"s1", "s2"} <= set(model.batches[1])
+    await until(lambda: batcher.queued_items == 0)
+    assert all(len(batch) * 5 <= 100 for batch in model.batches[1:])  # within the window
+    await bulk
+    # A window after the last small request, bulk work gets full batches again.
+    clock.advance(1.0)
+    assert batcher.batch_token_budget() is None
+    seen = len(model.batches)
+    await batcher.submit(sized([(f"later{i}", 5) for i in range(400)]), interactive=False)
+    assert [len(batch) for batch in model.batches[seen:]] == [200, 200]
+
+
+async def test_the_caller_may_mark_a_request_bulk_or_interactive(running: list[Batcher[str, str]]) -> None:
+    model = FakeModel(gated=True)
+    batcher = make(running, model, max_batch_size=2, latency_budget_s=0.010, interactive_max_items=2)
+    fitted(batcher, 0.0001)
+    small_but_bulk = asyncio.ensure_future(batcher.submit(items("x"), interactive=False))
+    await until(lambda: len(model.batches) == 1)
+    assert batcher.batch_token_budget() is None
+    big_but_urgent = asyncio.ensure_future(
+        batcher.submit(items(*(f"y{i}" for i in range(50))), interactive=True)
+    )
+    await until(lambda: batcher.queued_items == 50)
+    assert batcher.batch_token_budget() == 100
+    model.gate.set()
+    await asyncio.gather(small_but_bulk, big_but_urgent)
+
+
+async def test_the_latency_budget_never_cuts_below_the_break_even_batch(
+    running: list[Batcher[str, str]],
+) -> None:
+    model = FakeModel(gated=True)
+    batcher = make(running, model, latency_budget_s=0.010)
+    for tokens in (100, 200, 300, 400):  # 20 ms fixed cost per call: the 10 ms budget cannot be met
+        batcher.batch_cost.observe(tokens, 0.020 + 0.0001 * tokens)
+    small = asyncio.ensure_future(batcher.submit(items("s")))
+    await until(lambda: len(model.batches) == 1)
+    assert batcher.batch_token_budget() == 200
+    model.gate.set()
+    await small

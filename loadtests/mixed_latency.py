@@ -1,0 +1,188 @@
+"""Small requests beside bulk load: the latency budget's trade-off curve (docs/batching.md).
+
+For each setting, ``txclassify serve`` starts as a child process (result cache off, so every text costs
+model time), then ``--bulk-requests`` requests of ``--bulk-size`` texts start together and, while any of
+them runs, ``--small-size``-text requests arrive open-loop (Poisson, ``--small-rate`` per second).
+One row per setting: the small requests' p50/p99/max, the bulk requests' wall time (first start to
+last answer), and any non-200::
+
+    .venv/bin/python -m loadtests.mixed_latency --budgets 0,10,20,40 --out reports/mixed-latency.json
+
+A budget of 0 turns latency-aware cuts off (full batches always: the 1.2.0 behaviour with the
+pipeline change). ``--extra-env`` adds settings to every row, e.g. ``TXC_MAX_BATCH_TOKENS=1024``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from loadtests.benchmark import default_model_dir, machine_info
+from loadtests.servers import REPO_ROOT, RunningServer, ServerSpec
+from loadtests.traffic import NarrationPool, classify_body
+
+__all__ = ["main", "run_mixed"]
+
+
+async def run_mixed(
+    base_url: str,
+    texts: Sequence[str],
+    *,
+    bulk_requests: int,
+    bulk_size: int,
+    small_size: int,
+    small_rate: float,
+    seed: int,
+) -> dict[str, Any]:
+    """One round: the bulk requests together, small ones arriving while any bulk request runs."""
+    rng = random.Random(seed)
+    cursor = 0
+
+    def take(count: int) -> list[str]:
+        nonlocal cursor
+        chunk = [texts[(cursor + i) % len(texts)] for i in range(count)]
+        cursor += count
+        return chunk
+
+    small_ms: list[float] = []
+    statuses: dict[str, int] = {}
+    timeout = aiohttp.ClientTimeout(total=120)
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+
+        async def post(body: list[str]) -> tuple[int, float]:
+            started = time.perf_counter()
+            async with session.post(base_url + "/v1/classify", json=classify_body(body)) as reply:
+                await reply.read()
+                return reply.status, time.perf_counter() - started
+
+        async def small(body: list[str]) -> None:
+            status, seconds = await post(body)
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+            if status == 200:
+                small_ms.append(seconds * 1000)
+
+        started = time.perf_counter()
+        bulk = [asyncio.ensure_future(post(take(bulk_size))) for _ in range(bulk_requests)]
+        smalls: list[asyncio.Task[None]] = []
+        while not all(task.done() for task in bulk):
+            await asyncio.sleep(rng.expovariate(small_rate))
+            smalls.append(asyncio.ensure_future(small(take(small_size))))
+        bulk_results = [task.result() for task in bulk]
+        bulk_wall = time.perf_counter() - started
+        await asyncio.gather(*smalls)
+    for status, _ in bulk_results:
+        statuses[f"bulk {status}"] = statuses.get(f"bulk {status}", 0) + 1
+    ordered = sorted(small_ms)
+
+    def pct(q: float) -> float | None:
+        if not ordered:
+            return None
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return {
+        "small_requests": len(small_ms),
+        "small_p50_ms": statistics.median(ordered) if ordered else None,
+        "small_p99_ms": pct(0.99),
+        "small_max_ms": ordered[-1] if ordered else None,
+        "bulk_wall_s": bulk_wall,
+        "bulk_max_s": max(seconds for _, seconds in bulk_results),
+        "statuses": statuses,
+    }
+
+
+def _number(value: float | None, digits: int) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model-dir", type=Path, default=None, help="bundle (default: models/index.json)")
+    parser.add_argument("--budgets", default="0,10,20,40", help="TXC_LATENCY_BUDGET_MS values, one row each")
+    parser.add_argument("--extra-env", action="append", default=[], help="NAME=VALUE for every row")
+    parser.add_argument("--bulk-requests", type=int, default=4)
+    parser.add_argument("--bulk-size", type=int, default=5000)
+    parser.add_argument("--small-size", type=int, default=5)
+    parser.add_argument("--small-rate", type=float, default=20.0, help="small requests per second")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds per row (all kept)")
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--pool", type=int, default=40000, help="narrations generated")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports/mixed-latency.json")
+    parser.add_argument("--log-dir", type=Path, default=REPO_ROOT / "reports/mixed-latency-logs")
+    args = parser.parse_args(argv)
+
+    model_dir = (args.model_dir or default_model_dir()).resolve()
+    texts = NarrationPool.generate(args.pool, args.seed).texts
+    extra = dict(item.split("=", 1) for item in args.extra_env)
+    args.log_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "load_average_before": os.getloadavg(),
+        "settings": {k: str(v) for k, v in vars(args).items()},
+        "rows": [],
+    }
+    print(
+        "| budget ms | extra | round | small n | small p50 ms | small p99 ms | small max ms | bulk wall s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for budget in [float(b) for b in args.budgets.split(",")]:
+        env = {
+            "TXC_MODEL_DIR": str(model_dir),
+            "TXC_INTRA_OP_THREADS": str(args.threads),
+            "TXC_LOG_LEVEL": "warning",
+            "TXC_CACHE_SIZE": "0",
+            "TXC_MAX_QUEUE_ITEMS": str(max(20_000, 2 * args.bulk_requests * args.bulk_size)),
+            "TXC_LATENCY_BUDGET_MS": str(budget),
+            **extra,
+        }
+        command = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", "{port}"]
+        spec = ServerSpec(f"budget-{budget:g}", command, "txclassify", env)
+        with RunningServer(spec, args.log_dir / f"{spec.name}.log") as server:
+            rounds = []
+            for repeat in range(args.repeats + 1):  # round 0 warms up and teaches the cost model
+                measured = asyncio.run(
+                    run_mixed(
+                        server.base_url,
+                        texts,
+                        bulk_requests=args.bulk_requests,
+                        bulk_size=args.bulk_size,
+                        small_size=args.small_size,
+                        small_rate=args.small_rate,
+                        seed=args.seed + repeat,
+                    )
+                )
+                if repeat == 0:
+                    continue
+                rounds.append(measured)
+                print(
+                    f"| {budget:g} | {' '.join(args.extra_env) or '-'} | {repeat} | "
+                    f"{measured['small_requests']} | "
+                    f"{_number(measured['small_p50_ms'], 1)} | {_number(measured['small_p99_ms'], 1)} | "
+                    f"{_number(measured['small_max_ms'], 1)} | {measured['bulk_wall_s']:.2f} |",
+                    flush=True,
+                )
+        results["rows"].append({"latency_budget_ms": budget, "env": env, "rounds": rounds})
+    results["load_average_after"] = os.getloadavg()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
