@@ -77,17 +77,26 @@ def _parser() -> argparse.ArgumentParser:
     score.set_defaults(run=_score)
 
     models = commands.add_parser("models", help="list the bundles of a models directory; promote, roll back")
+    where = argparse.ArgumentParser(add_help=False)
+    # Accepted before or after the action (`models --models-dir D list` or `models list --models-dir D`).
+    where.add_argument(
+        "--models-dir", type=Path, default=argparse.SUPPRESS, help="bundles and index.json (default: models/)"
+    )
     models.add_argument(
         "--models-dir", type=Path, default=None, help="bundles and index.json (default: models/)"
     )
     actions = models.add_subparsers(required=True, metavar="ACTION")
-    actions.add_parser("list", help="bundles, their lineage and gate, the default and previous").set_defaults(
-        run=_models_list
+    listing = actions.add_parser(
+        "list", parents=[where], help="bundles, lineage and gate; default and previous"
     )
-    promote = actions.add_parser("promote", help="make NAME-VERSION the default (the old one: previous)")
+    listing.set_defaults(run=_models_list)
+    promote = actions.add_parser(
+        "promote", parents=[where], help="make NAME-VERSION the default (old: previous)"
+    )
     promote.add_argument("bundle", metavar="NAME-VERSION")
     promote.set_defaults(run=_models_promote)
-    actions.add_parser("rollback", help="serve the previous default again").set_defaults(run=_models_rollback)
+    rollback = actions.add_parser("rollback", parents=[where], help="serve the previous default again")
+    rollback.set_defaults(run=_models_rollback)
 
     from service.feedback.export import add_commands as add_feedback_commands
 

@@ -3,6 +3,7 @@
 txclassify-train build --config training/configs/v1.yaml
 txclassify-train build --config training/configs/v1.yaml --train-csv mine.csv --version 1.1.0
 txclassify-train import-hf CHECKPOINT_DIR --eval-csv labelled.csv --name acme --version 1.0.0
+txclassify-train adapt --from models/txclassify-2.0.0 --train-csv acme.csv --name acme --version 1.0.0
 txclassify-train sample 20 --split test        # print generated narrations
 txclassify-train check-isa models/txclassify-1.0.0 --texts 128   # same answers on an AVX2-only CPU?
 txclassify-train eval --bundle models/txclassify-1.2.0 --csv corrections.csv   # agreement on corrections
@@ -17,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from training.isa import EMULATED_CPU
+from service.errors import BundleError
+from training.isa import EMULATED_CPU, IsaUnavailable
 
 __all__ = ["main"]
 
@@ -51,6 +53,22 @@ def _parser() -> argparse.ArgumentParser:
                    help="quantisation and gate settings (default: the v1 config)")  # fmt: skip
     i.add_argument("--output-dir", type=Path)
     i.add_argument("--work-dir", type=Path)
+    a = sub.add_parser(
+        "adapt", help="fine-tune a bundle's student on your text,label[,direction] CSV (any taxonomy) -> gate"
+    )
+    a.add_argument("--from", dest="parent", required=True, type=Path, help="the parent bundle directory")
+    a.add_argument("--train-csv", required=True, type=Path, help="your labelled rows (our 16 or your labels)")
+    a.add_argument(
+        "--eval-csv", type=Path, help="gate on these rows (default: 20%% of --train-csv, by counterparty)"
+    )
+    a.add_argument("--name", required=True)
+    a.add_argument("--version", required=True)
+    a.add_argument(
+        "--output-dir", type=Path, help="where bundles and index.json live (default: beside --from)"
+    )
+    a.add_argument(
+        "--work-dir", type=Path, default=Path("artifacts"), help="scratch space (default: artifacts)"
+    )
     s = sub.add_parser("sample", help="print generated narrations (label, country, text)")
     s.add_argument("n", type=int)
     s.add_argument("--seed", type=int, default=0)
@@ -100,7 +118,8 @@ def _missing(modules: Sequence[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    missing = _missing(_TRAIN_MODULES if args.command in ("build", "import-hf") else _LIGHT_MODULES)
+    heavy = args.command in ("build", "import-hf", "adapt")
+    missing = _missing(_TRAIN_MODULES if heavy else _LIGHT_MODULES)
     if missing:
         print(
             f"error: txclassify-train {args.command} needs the [train] extra "
@@ -108,6 +127,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    from training.gate import GateFailed
+
+    try:
+        return _run(args)
+    except (BundleError, ValueError, KeyError, OSError, GateFailed, IsaUnavailable) as error:
+        # One line, never a traceback: each of these names the file, row or check at fault.
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "sample":
         from training.data import sample_narrations
 
@@ -117,43 +147,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-isa":
         return _check_isa(args)
     if args.command == "eval":
-        from service.errors import BundleError
         from training.corrections import main_eval
 
-        try:
-            return main_eval(args.bundle, args.csv, args.json)
-        except (BundleError, ValueError, OSError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
+        return main_eval(args.bundle, args.csv, args.json)
+    print(f"bundle written: {_train(args)}")
+    return 0
 
+
+def _one_line(error: BaseException) -> str:
+    detail = error.args[0] if isinstance(error, KeyError) and error.args else None
+    text = " ".join(str(detail or getattr(error, "message", None) or error).split())
+    return text or type(error).__name__
+
+
+def _train(args: argparse.Namespace) -> Path:
     from training.config import load_config
-    from training.gate import GateFailed
-    from training.isa import IsaUnavailable
     from training.pipeline import build, import_hf
 
+    if args.command == "adapt":
+        from training.adapt import adapt
+
+        return adapt(
+            args.parent, args.train_csv, name=args.name, version=args.version, eval_csv=args.eval_csv,
+            output_dir=args.output_dir, work_dir=args.work_dir,
+        )  # fmt: skip
     overrides = {"name": args.name, "version": args.version}
     if args.output_dir:
         overrides["output_dir"] = str(args.output_dir)
     if args.work_dir:
         overrides["work_dir"] = str(args.work_dir)
     config = load_config(args.config, **overrides)
-    try:
-        if args.command == "build":
-            if args.train_csv or args.eval_csv:
-                data = replace(
-                    config.data,
-                    train_csv=str(args.train_csv) if args.train_csv else config.data.train_csv,
-                    eval_csv=str(args.eval_csv) if args.eval_csv else config.data.eval_csv,
-                )
-                config = replace(config, data=data)
-            bundle = build(config)
-        else:
-            bundle = import_hf(args.checkpoint, args.eval_csv, config)
-    except (GateFailed, IsaUnavailable) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"bundle written: {bundle}")
-    return 0
+    if args.command == "import-hf":
+        return import_hf(args.checkpoint, args.eval_csv, config)
+    if args.train_csv or args.eval_csv:
+        data = replace(
+            config.data,
+            train_csv=str(args.train_csv) if args.train_csv else config.data.train_csv,
+            eval_csv=str(args.eval_csv) if args.eval_csv else config.data.eval_csv,
+        )
+        config = replace(config, data=data)
+    return build(config)
 
 
 if __name__ == "__main__":

@@ -114,7 +114,7 @@ def test_a_custom_taxonomy_bundle_loads(tiny_custom_bundle: Path, tmp_path: Path
 def test_models_commands(models: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["models", "--models-dir", str(models), "promote", "acme-1.1.0"]) == 0
     assert "default: acme-1.1.0 (previous: acme-1.0.0)" in capsys.readouterr().out
-    assert main(["models", "--models-dir", str(models), "list"]) == 0
+    assert main(["models", "list", "--models-dir", str(models)]) == 0  # either position
     listing = capsys.readouterr().out.splitlines()
     assert listing[1].startswith("- acme-1.0.0")
     assert listing[2].startswith("* acme-1.1.0")
