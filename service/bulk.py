@@ -67,6 +67,9 @@ def score_file(
     from tqdm import tqdm
 
     in_format, out_format = file_format(input_path), file_format(output_path)
+    for path, fmt in ((input_path, in_format), (output_path, out_format)):
+        if fmt == "parquet":
+            _require_pyarrow(path)  # before anything is written: a refusal leaves nothing behind
     parts = output_path.with_name(output_path.name + ".parts")
     manifest = {
         "input": str(input_path.resolve()),
@@ -90,6 +93,15 @@ def score_file(
     _join_parts(parts, output_path, out_format)
     shutil.rmtree(parts)
     return ScoreSummary(rows=rows, chunks_scored=scored, chunks_resumed=resumed, output=output_path)
+
+
+def _require_pyarrow(path: Path) -> None:
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise ValueError(
+            f"{path}: Parquet needs pyarrow; install the extra: pip install 'txclassify[parquet]'"
+        ) from None
 
 
 def _prepare_parts(parts: Path, manifest: dict[str, Any], resume: bool) -> None:

@@ -45,13 +45,21 @@ def _parser() -> argparse.ArgumentParser:
         "--model-dir", type=Path, default=None, help="bundle directory (default: TXC_MODEL_DIR, then models/)"
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    # Also accepted after the command (`txclassify info --model-dir D`), where it wins.
+    bundle = argparse.ArgumentParser(add_help=False)
+    bundle.add_argument(
+        "--model-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="bundle directory (default: TXC_MODEL_DIR, then models/)",
+    )
 
-    serve = commands.add_parser("serve", help="serve the HTTP API (one process, one model)")
+    serve = commands.add_parser("serve", parents=[bundle], help="serve the HTTP API (one process, one model)")
     serve.add_argument("--host", default=None, help="interface (default: TXC_HOST or 0.0.0.0)")
     serve.add_argument("--port", type=int, default=None, help="port (default: TXC_PORT or 8080)")
     serve.set_defaults(run=_serve)
 
-    classify = commands.add_parser("classify", help="classify texts given as arguments")
+    classify = commands.add_parser("classify", parents=[bundle], help="classify texts given as arguments")
     classify.add_argument("texts", nargs="+", metavar="TEXT")
     classify.add_argument("--json", action="store_true", help="one JSON object per line")
     classify.add_argument(
@@ -62,11 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     classify.set_defaults(run=_classify)
 
-    info = commands.add_parser("info", help="show the bundle's model card")
+    info = commands.add_parser("info", parents=[bundle], help="show the bundle's model card")
     info.set_defaults(run=_info)
 
     score = commands.add_parser(
         "score",
+        parents=[bundle],
         help="score a CSV, JSONL or Parquet file with a 'text' column (and optional 'id', 'direction')",
     )
     score.add_argument("input", type=Path, metavar="INPUT")

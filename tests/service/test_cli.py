@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -222,3 +223,37 @@ def test_info_shows_the_inputs(hinted_bundle: Path, capsys: pytest.CaptureFixtur
     info = json.loads(capsys.readouterr().out)
     assert info["normalization"] == "txc-norm-2"
     assert info["inputs"] == {"direction": True, "gazetteer": {"source": "tests 1", "entries": 4}}
+
+
+def test_model_dir_is_accepted_after_the_command(
+    tiny_bundle: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["info", "--model-dir", str(tiny_bundle)]) == 0
+    assert json.loads(capsys.readouterr().out)["card"]["name"] == "txclassify-tiny"
+    # After the command it wins over the one before it.
+    assert main(["--model-dir", "/nonexistent", "info", "--model-dir", str(tiny_bundle)]) == 0
+
+
+@pytest.mark.parametrize("direction", ["input", "output"])
+def test_parquet_without_pyarrow_is_one_line_and_leaves_nothing_behind(
+    tiny_bundle: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    direction: str,
+) -> None:
+    source = tmp_path / ("in.parquet" if direction == "input" else "in.csv")
+    if direction == "input":
+        pq.write_table(pa.table({"text": ["uber trip"]}), source)
+    else:
+        source.write_text("text\nuber trip\n")
+    output = tmp_path / ("out.csv" if direction == "input" else "out.parquet")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    assert (
+        main(["score", str(source), "--output", str(output), "--model-dir", str(tiny_bundle), "--quiet"]) == 1
+    )
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert "txclassify[parquet]" in error
+    assert sorted(path.name for path in tmp_path.iterdir()) == [source.name]
