@@ -105,8 +105,8 @@ def test_memory_budget_reserves_only_what_fits_and_releases_exactly() -> None:
 
 
 def test_the_request_estimate_grows_with_the_body_and_has_a_floor() -> None:
-    assert estimate_request_bytes(0, 12.0) == 256 * 1024
-    assert estimate_request_bytes(4 * 2**20, 12.0) == 48 * 2**20
+    assert estimate_request_bytes(0, 28.0) == 256 * 1024
+    assert estimate_request_bytes(4 * 2**20, 28.0) == 112 * 2**20
 
 
 def test_the_heap_is_trimmed_once_enough_was_released_and_the_budget_is_nearly_idle() -> None:

@@ -9,6 +9,7 @@ exits within the configured grace.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -139,6 +140,12 @@ async def test_sigterm_drains_in_flight_requests_and_loses_none(
     assert code == 0, output[-3000:]
     assert exited_after <= GRACE_S, f"exit took {exited_after:.1f} s, grace is {GRACE_S} s"
     assert "Traceback" not in output, output[-3000:]
+    # The signal arrived while requests ran; the drain's log line must not carry one of their ids.
+    draining = [
+        json.loads(line) for line in output.splitlines() if line.startswith("{") and '"draining:' in line
+    ]
+    assert len(draining) == 1, output[-3000:]
+    assert draining[0]["request_id"] == "-", draining[0]
 
 
 async def _assert_real_results(bundle: Path, body: dict[str, object], response: httpx.Response) -> None:

@@ -41,7 +41,7 @@ def server(tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "TXC_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
         "TXC_MAX_CONCURRENT_REQUESTS": "2",
         "TXC_MAX_BODY_BYTES": str(BODY_LIMIT),
-        "TXC_MEMORY_BUDGET_MB": "16",  # one largest request (1 MiB x 12) and a little more
+        "TXC_MEMORY_BUDGET_MB": "32",  # one largest request (1 MiB x 28) and a little more
         "TXC_CACHE_SIZE": "0",
     }
     with ServerProcess(env, tmp_path_factory.mktemp("slow-clients")) as running:
