@@ -135,6 +135,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         port=settings.port,
         log_config=None,
         access_log=False,
+        # uvloop (uvicorn[standard]), never asyncio's loop by accident: per-request overhead is most of a
+        # one-transaction request's cost. The HTTP protocol is httptools' (DrainingServer installs it).
+        loop="uvloop",
         lifespan="on",
         timeout_graceful_shutdown=max(1, math.ceil(settings.graceful_timeout_s)),
     )
