@@ -46,7 +46,8 @@ model: install-dev
 
 # The whole comparison from a fresh clone (docs/benchmarks.md): our venv, one venv per peer server
 # (benchmark-only, pinned to the versions of the committed run), then every row, 1- and 20-transaction
-# requests. Results go to reports/ (git-ignored); docs/ is only written with --overwrite, by hand.
+# requests open-loop, then both sizes closed-loop (24 keep-alive clients). Results go to reports/
+# (git-ignored); docs/ is only written with --overwrite, by hand.
 PEER_PINS := onnxruntime==1.32.0 tokenizers==0.22.2 numpy
 BENCH_ARGS ?=
 
@@ -67,6 +68,8 @@ bench: install-dev .venv-bentoml/bin/python .venv-mlserver/bin/python .venv-ray/
 		--out reports/benchmark-1.json --plot reports/benchmark-1.png $(BENCH_ARGS)
 	nice -n 10 $(BIN)/python -m loadtests.benchmark --sizes 20 --rows raw,ours,ours-nocache,bentoml,mlserver,ray \
 		--rates 5,10,20,40,80 --out reports/benchmark-20.json --plot reports/benchmark-20.png $(BENCH_ARGS)
+	nice -n 10 $(BIN)/python -m loadtests.closedloop --rows raw,ours-nocache,bentoml,mlserver,ray \
+		--clients 24 --sizes 1,20 --out reports/closed-loop.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
