@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from service.api.auth import ApiKeyMiddleware, ApiKeys
 from service.api.body import BodyLimitMiddleware
+from service.api.docs import install_offline_docs
 from service.api.errors import install_error_handlers
 from service.api.feedback import router as feedback_router
 from service.api.middleware import (
@@ -73,7 +74,10 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
         lifespan=lifespan,
         # No redirect from /readyz/ to /readyz: it was built from the client's Host header.
         redirect_slashes=False,
+        docs_url=None,  # served offline by install_offline_docs (service/api/docs.py)
+        redoc_url=None,
     )
+    install_offline_docs(app)
     app.state.txc = state
     app.state.heartbeat = heartbeat
     app.state.memory_budget = budget
