@@ -418,3 +418,10 @@ def test_a_reviewed_key_settles_a_tie_the_vote_leaves_ambiguous(tmp_path: Path) 
     bad.write_text("key\tlabel\tnote\nWal-Mart\tGENERAL_MERCHANDISE\tnot in match-key form\n")
     with pytest.raises(ValueError, match="match-key form"):
         _load_gazetteer_keys(bad)
+
+
+def test_a_reviewed_name_labels_every_index_brand_of_that_name(index: BrandIndex) -> None:
+    # The fixture holds Walmart as a department store and as a fuel brand: both teach GENERAL_MERCHANDISE.
+    walmarts = [brand for brand in index.brands if match_key(brand.name) == "walmart"]
+    assert walmarts
+    assert {brand.label for brand in walmarts} == {"GENERAL_MERCHANDISE"}

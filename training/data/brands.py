@@ -27,7 +27,7 @@ import tarfile
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -502,6 +502,10 @@ def load_brand_index(path: Path) -> BrandIndex:
         tag_labels = sorted({(item.rule.tag, str(item.rule.label)) for item in items})
         if len({label for _, label in tag_labels}) > 1:
             disagreements.append(Disagreement(brand.name, wikidata, brand.label, tuple(tag_labels)))
+    # A name the gazetteer review settled (gazetteer_keys.tsv) means that label on a statement, whichever
+    # of the same-named index brands the narration comes from: the generator must not teach the opposite.
+    reviewed = _load_gazetteer_keys()
+    brands = [replace(brand, label=reviewed.get(match_key(brand.name), brand.label)) for brand in brands]
     brands.sort(key=lambda brand: (match_key(brand.name), brand.name, brand.wikidata or ""))
     disagreements.sort(key=lambda row: (match_key(row.name), row.wikidata or ""))
     return BrandIndex(
