@@ -26,10 +26,12 @@ __all__ = ["CostModel", "PendingWork", "Verdict", "admission_verdict", "doomed",
 
 #: Admit only if the predicted finish leaves this share of the time left unused (the cost model is an
 #: average, and parsing, tokenising and answering take time the model's clock does not see).
-HEADROOM = 0.85
+HEADROOM = 0.8
 #: A queued request is withdrawn only if it would still miss its deadline at this multiple of the
-#: measured speed: shedding a request that would have made it is a loss, not a saving.
-SHED_OPTIMISM = 1.25
+#: effective speed: shedding a request that would have made it is a loss, not a saving. Low, because
+#: under fair sharing requests packed up to their deadlines all finish late together when the speed
+#: drops: withdrawing the biggest misser early lets the rest finish.
+SHED_OPTIMISM = 1.1
 
 
 @dataclass(frozen=True)
@@ -43,26 +45,46 @@ class PendingWork:
 
 
 class CostModel:
-    """Model speed in tokens (unpadded item lengths) per second of model time, from recent batches.
+    """Model speed in tokens (unpadded item lengths) per second, from recent batches.
 
-    A batch's time is measured on the event loop, so a loop busy parsing a burst of requests makes
-    batches look slower than the model is (a 100-request burst on the tiny bundle measured 30x slow).
-    Loop lag only ever adds time, so the speed is a high percentile of the last ``window`` batches'
-    speeds, not their mean; sustained lag still shows, as it should, because it slows serving too.
-    ``tokens_per_s`` is None until the first batch is measured; admission by deadline starts then.
+    ``tokens_per_s`` is the model's own speed: a high percentile of the last ``window`` batches'
+    tokens per second of *worker* time (timed on the loop, a 100-request burst made the tiny model look
+    30x slower). Serving is slower than the model alone: the worker waits while the loop parses, hands
+    over and answers, and on a shared machine other processes take the cores. ``effective_tokens_per_s``
+    scales the model's speed by the share of wall time the worker spent running batches over the same
+    window (once ``min_batches`` are seen): that is the speed the queue really drains at, and what
+    deadline admission plans with. Both are None until the first batch is measured.
     """
 
-    def __init__(self, window: int = 64, percentile: float = 0.8) -> None:
+    def __init__(self, window: int = 64, percentile: float = 0.8, min_batches: int = 16) -> None:
         self._rates: deque[float] = deque(maxlen=window)
+        self._model_s: deque[float] = deque(maxlen=window)
+        self._wall_s: deque[float] = deque(maxlen=window)
         self._percentile = percentile
+        self._min_batches = min_batches
         self.tokens_per_s: float | None = None
 
-    def observe(self, tokens: int, seconds: float) -> None:
+    def observe(self, tokens: int, seconds: float, wall_seconds: float | None = None) -> None:
+        """One batch: ``tokens`` scored in ``seconds`` of model time, ``wall_seconds`` from the batch's
+        start to the next batch's start as the loop saw it (default: ``seconds``)."""
         if tokens <= 0 or seconds <= 0:
             return
         self._rates.append(tokens / seconds)
+        self._model_s.append(seconds)
+        self._wall_s.append(max(seconds, wall_seconds if wall_seconds is not None else seconds))
         ordered = sorted(self._rates)
         self.tokens_per_s = ordered[min(len(ordered) - 1, int(self._percentile * len(ordered)))]
+
+    @property
+    def efficiency(self) -> float:
+        """Share of wall time the worker ran batches (1.0 until ``min_batches`` were seen)."""
+        if len(self._model_s) < self._min_batches:
+            return 1.0
+        return max(0.05, min(1.0, sum(self._model_s) / sum(self._wall_s)))
+
+    @property
+    def effective_tokens_per_s(self) -> float | None:
+        return None if self.tokens_per_s is None else self.tokens_per_s * self.efficiency
 
 
 def finish_times(work: Sequence[PendingWork], tokens_per_s: float, now: float) -> dict[int, float]:

@@ -183,6 +183,7 @@ class Batcher(Generic[P, R]):
         # Items per second of model time, smoothed; drives Retry-After.
         self._drain_rate: float | None = None
         self._cost = CostModel()
+        self._last_batch_end = -math.inf
         #: Seconds per batch and per padded token, from the batches timed so far.
         self.batch_cost = BatchCostModel()
         self._last_urgent_at = -math.inf
@@ -284,7 +285,7 @@ class Batcher(Generic[P, R]):
         verdict = admission_verdict(
             self._pending_work(),
             PendingWork(-1, flow, tokens, deadline),
-            self._cost.tokens_per_s,
+            self._cost.effective_tokens_per_s,
             self._clock(),
         )
         if not verdict.admit:
@@ -492,7 +493,13 @@ class Batcher(Generic[P, R]):
             rate = batch.item_count / elapsed
             self._drain_rate = rate if self._drain_rate is None else 0.8 * self._drain_rate + 0.2 * rate
         model_seconds = results.seconds if isinstance(results, TimedResults) else elapsed
-        self._cost.observe(sum(item.cost for item in batch.rows), model_seconds)
+        # Wall time of this batch includes the gap since the previous one ended if its work was
+        # already waiting then: the worker idled while the loop was busy elsewhere.
+        ended = started + elapsed
+        earliest = min(item.request.enqueued_at for item, _ in batch.items())
+        wall = ended - max(min(started, self._last_batch_end), earliest)
+        self._last_batch_end = ended
+        self._cost.observe(sum(item.cost for item in batch.rows), model_seconds, wall)
         self.batch_cost.observe(batch.padded_tokens, model_seconds)
         share = model_seconds / batch.item_count
         done = 0
@@ -525,9 +532,9 @@ class Batcher(Generic[P, R]):
 
     def _shed(self, now: float) -> None:
         """Withdraw queued requests that cannot finish before their deadline any more."""
-        if not self.config.deadline_admission or self._cost.tokens_per_s is None:
+        if not self.config.deadline_admission or self._cost.effective_tokens_per_s is None:
             return
-        for request_id in doomed(self._pending_work(), self._cost.tokens_per_s, now):
+        for request_id in doomed(self._pending_work(), self._cost.effective_tokens_per_s, now):
             waiter = self._waiters.get(request_id)
             if waiter is not None:
                 self._observer.rejected("shed")

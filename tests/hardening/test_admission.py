@@ -68,14 +68,14 @@ def test_before_the_model_is_measured_only_the_item_limit_applies() -> None:
 
 
 def test_doomed_sheds_the_biggest_misser_first_and_keeps_the_rest() -> None:
-    # 3 x 2,000 tokens with 5 s deadlines at 1,000/s (1,250/s optimistic): together 4.8 s... fits;
-    # a 10,000-token request with the same deadline cannot finish and slows all of them down.
-    queued = [work(1, 2_000, 5.0), work(2, 2_000, 5.0), work(3, 2_000, 5.0), work(4, 10_000, 5.0)]
+    # 3 x 2,000 tokens with 6 s deadlines at 1,000/s (1,100/s optimistic): together 5.5 s, they fit;
+    # a 10,000-token request with the same deadline cannot finish and makes all of them late.
+    queued = [work(1, 2_000, 6.0), work(2, 2_000, 6.0), work(3, 2_000, 6.0), work(4, 10_000, 6.0)]
     assert doomed(queued, RATE, now=0.0) == [4]
 
 
 def test_doomed_keeps_requests_that_would_make_it_at_a_slightly_faster_speed() -> None:
-    # 6 s of work at the measured speed, deadline 5.5 s: at the optimistic speed it finishes in 4.8 s.
+    # 6 s of work at the measured speed, deadline 5.5 s: at the optimistic speed it finishes in 5.45 s.
     assert doomed([work(1, 6_000, 5.5)], RATE, now=0.0) == []
 
 
@@ -88,6 +88,16 @@ def test_the_cost_model_ignores_batches_slowed_by_the_event_loop() -> None:
     assert model.tokens_per_s == pytest.approx(10_000)
     model.observe(0, 0.5)  # nothing to learn from
     assert model.tokens_per_s == pytest.approx(10_000)
+
+
+def test_the_effective_speed_counts_the_time_the_worker_waited() -> None:
+    model = CostModel(window=20, percentile=0.8, min_batches=4)
+    for _ in range(3):
+        model.observe(1_000, 0.1, wall_seconds=0.4)
+    assert model.effective_tokens_per_s == pytest.approx(10_000)  # too few batches to judge
+    model.observe(1_000, 0.1, wall_seconds=0.4)
+    assert model.efficiency == pytest.approx(0.25)
+    assert model.effective_tokens_per_s == pytest.approx(2_500)
 
 
 def test_memory_budget_reserves_only_what_fits_and_releases_exactly() -> None:
