@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 #: Stages shown by the outer progress bar (the training and scoring stages have bars of their own).
-STAGES = ("read rows", "parent", "soft targets", "fine-tune", "export + int8 + gate", "bundle")
+STAGES = ("prepare rows", "parent", "soft targets", "fine-tune", "export + int8 + gate", "bundle")
 _NOT_LETTERS = re.compile(r"[\W\d_]+")
 MIN_LABELS, MAX_LABELS = 2, 200
 
@@ -423,10 +423,11 @@ def adapt(
     built = parent.card.get("build_config") or {}
     data = built.get("data") or {}
     dropout = {k: float(data.get(k, 0.0)) for k in ("direction_dropout", "hint_dropout")}
+    # Everything that can refuse the job in a second runs before the progress bar starts.
+    student_dir = _student_dir(parent)
+    rows = _read_rows(train_csv, eval_csv, parent, settings)
     with tqdm(total=len(STAGES), desc="adapt", unit="stage") as bar:
-        with _stage(bar, "read rows", seconds):
-            rows = _read_rows(train_csv, eval_csv, parent, settings)
-            student_dir = _student_dir(parent)
+        with _stage(bar, "prepare rows", seconds):
             labels = rows.labels
             same = rows.taxonomy == "parent"
             extra: dict[str, Split] = {}
