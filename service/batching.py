@@ -100,7 +100,7 @@ class BatcherConfig:
     #: Refuse work that cannot finish before its deadline, and shed queued work that no longer can.
     deadline_admission: bool = True
     #: Target seconds per batch while latency-sensitive work is about; 0 turns latency-aware cuts off.
-    latency_budget_s: float = 0.020
+    latency_budget_s: float = 0.010
     #: Requests of at most this many items are latency-sensitive (unless the caller says otherwise).
     interactive_max_items: int = 20
     #: How long after the last latency-sensitive arrival batches stay within the latency budget.

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
         "round. Smaller interleaves clients more finely; larger favours whoever holds the turn.",
     )
     latency_budget_ms: float = Field(
-        default=20.0,
+        default=10.0,
         ge=0,
         description="Target time of one model batch while latency-sensitive requests wait or arrived "
         "within TXC_LATENCY_WINDOW_MS; the learned cost model turns it into a token budget. Lower cuts "
