@@ -10,9 +10,9 @@ model's speed is measured (``CostModel``: tokens per second of model time, from 
     flow share their flow's part equally (deficit round robin, item by item), until they finish.
 
 The batcher refuses a new request whose predicted finish is past its deadline, or that would push an
-admitted request past its own (``admission_verdict``), and, before each batch, withdraws requests that
-cannot finish even at a faster speed than measured (``doomed``), so model time is never spent on
-answers nobody will get. Pure functions, no clock and no asyncio: tested on their own.
+admitted request past its own (``admission_verdict``), and, before each batch, withdraws requests
+predicted to miss their deadline (``doomed``), so model time is not spent on answers nobody will get.
+Pure functions, no clock and no asyncio: tested on their own.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ __all__ = ["CostModel", "PendingWork", "Verdict", "admission_verdict", "doomed",
 #: Admit only if the predicted finish leaves this share of the time left unused (the cost model is an
 #: average, and parsing, tokenising and answering take time the model's clock does not see).
 HEADROOM = 0.8
-#: A queued request is withdrawn only if it would still miss its deadline at this multiple of the
+#: A queued request is withdrawn once it would miss its deadline even at this multiple of the
 #: effective speed: shedding a request that would have made it is a loss, not a saving. Low, because
-#: under fair sharing requests packed up to their deadlines all finish late together when the speed
-#: drops: withdrawing the biggest misser early lets the rest finish.
+#: under fair sharing requests packed up to their deadlines all finish late together when serving
+#: slows: withdrawing the biggest misser (the one with the least done) early lets the rest finish.
 SHED_OPTIMISM = 1.1
 
 

@@ -177,12 +177,19 @@ async def test_sigterm_with_more_work_than_grace_answers_503_and_exits_within_gr
         "TXC_CACHE_SIZE": "0",
         "TXC_MAX_QUEUE_ITEMS": "1000000",
         "TXC_MAX_BATCH_SIZE": "1",
+        "TXC_MAX_REQUEST_TIMEOUT_MS": "3600000",
     }
+    # An hour's deadline: deadline admission would refuse (429) work that cannot finish in time, and
+    # this test needs all of it admitted and unfinished when the grace runs out.
+    headers = {"X-Request-Timeout-Ms": "3600000"}
     with ServerProcess(env, tmp_path) as server:
         server.wait_ready()
         limits = httpx.Limits(max_connections=50)
         async with httpx.AsyncClient(base_url=server.base_url, timeout=60, limits=limits) as client:
-            tasks = [asyncio.create_task(client.post("/v1/classify", json=_body(r, 5_000))) for r in range(8)]
+            tasks = [
+                asyncio.create_task(client.post("/v1/classify", json=_body(r, 5_000), headers=headers))
+                for r in range(8)
+            ]
 
             async def queued() -> bool | None:
                 exposition = (await client.get("/metrics")).text
