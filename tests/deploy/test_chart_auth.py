@@ -38,7 +38,8 @@ def _server(rendered: Rendered) -> dict[str, Any]:
 
 
 def _env(container: dict[str, Any]) -> dict[str, str]:
-    return {item["name"]: item["value"] for item in container.get("env", [])}
+    # Variables taken from a Secret (valueFrom, e.g. the feedback DSN) carry no literal value.
+    return {item["name"]: item["value"] for item in container.get("env", []) if "value" in item}
 
 
 def _key_file(pod_spec: dict[str, Any], container: dict[str, Any]) -> tuple[str, dict[str, Any]]:
