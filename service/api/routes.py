@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -69,6 +69,14 @@ async def classify(
             description="This request's deadline in ms (capped at the server's maximum).",
         ),
     ] = None,
+    x_request_priority: Annotated[
+        Literal["interactive", "bulk"] | None,
+        Header(
+            description="`interactive`: served first, in batches cut to the latency budget; `bulk`: "
+            "not. Default: by size (at most TXC_INTERACTIVE_MAX_ITEMS transactions is interactive). "
+            "Answers never depend on it.",
+        ),
+    ] = None,
 ) -> Response:
     """Classify 1 to 5,000 transactions; results come back in request order.
 
@@ -99,7 +107,11 @@ async def classify(
         outcome = await _unless_disconnected(
             request,
             classifier.aclassify_with_timings(
-                texts, directions=directions, client_id=x_client_id, timeout_s=timeout_s
+                texts,
+                directions=directions,
+                client_id=x_client_id,
+                timeout_s=timeout_s,
+                interactive=None if x_request_priority is None else x_request_priority == "interactive",
             ),
         )
     except InvalidInputError as error:

@@ -458,3 +458,27 @@ async def test_openapi_documents_the_direction(tiny_bundle: Path) -> None:
     direction = openapi["components"]["schemas"]["Transaction"]["properties"]["direction"]
     assert {"enum": ["debit", "credit"], "type": "string"} in direction["anyOf"]
     assert "inputs.direction" in direction["description"]
+
+
+async def test_a_request_may_say_whether_it_is_interactive(
+    tiny_bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with serving(tiny_bundle) as (app, client):
+        classifier = app.state.txc.classifier
+        seen: list[bool | None] = []
+        original = classifier.aclassify_with_timings
+
+        async def recording(*args: Any, **kwargs: Any) -> Any:
+            seen.append(kwargs.get("interactive"))
+            return await original(*args, **kwargs)
+
+        monkeypatch.setattr(classifier, "aclassify_with_timings", recording)
+        for priority in ("interactive", "bulk", None):
+            headers = {} if priority is None else {"X-Request-Priority": priority}
+            reply = await client.post("/v1/classify", json=body("uber trip"), headers=headers)
+            assert reply.status_code == 200, reply.text
+        assert seen == [True, False, None]
+        refused = await client.post(
+            "/v1/classify", json=body("uber trip"), headers={"X-Request-Priority": "urgent"}
+        )
+        assert_error(refused, 422, "invalid_input")
