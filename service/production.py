@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from service.classifier import Classifier, Prediction
@@ -65,7 +65,9 @@ class ProductionLoop:
             loop.recorder = FeedbackRecorder(writer, metrics)
             logger.info("feedback store configured", extra={"store": writer.store.dsn_display})
         if settings.shadow_model_dir is not None:
-            loop.shadow = await _start_shadow(settings, metrics)
+            batcher = classifier.batcher
+            backlog = (lambda: batcher.queued_items) if batcher is not None else (lambda: 0)
+            loop.shadow = await _start_shadow(settings, metrics, backlog)
         return loop
 
     def served(
@@ -91,12 +93,16 @@ class ProductionLoop:
             await self.recorder.writer.stop()
 
 
-async def _start_shadow(settings: Settings, metrics: ServiceMetrics) -> ShadowScorer:
+async def _start_shadow(
+    settings: Settings, metrics: ServiceMetrics, primary_backlog: Callable[[], int]
+) -> ShadowScorer:
     # One ONNX thread: the shadow must leave the cores to the model whose answers are served.
     shadow_settings = settings.model_copy(update={"intra_op_threads": 1})
     model = await asyncio.to_thread(Classifier.load, settings.shadow_model_dir, shadow_settings)
     await asyncio.to_thread(model.warm_up)
-    scorer = ShadowScorer(model, metrics, max_queue_items=settings.shadow_max_queue_items)
+    scorer = ShadowScorer(
+        model, metrics, max_queue_items=settings.shadow_max_queue_items, primary_backlog=primary_backlog
+    )
     await scorer.start()
     metrics.shadow_info.labels(name=model.bundle.name, version=model.bundle.version).set(1)
     logger.info(

@@ -2,8 +2,9 @@
 
 ``ShadowScorer.offer(texts, directions, served)`` is called once a request's answers are final; it only
 appends to a queue (bounded in transactions) and returns at once. When the queue is full the request's
-transactions are dropped and counted (``txclassify_shadow_dropped_items_total``): under load the shadow
-sheds, the primary does not wait. One worker task scores each queued request with the shadow's own
+transactions are dropped and counted (``txclassify_shadow_dropped_items_total``), and so are they while
+the served model has a backlog: under load the shadow sheds, the primary does not wait. One worker
+task scores each queued request with the shadow's own
 classifier, in its own thread with one ONNX thread at the lowest CPU priority (nice 19: the shadow
 gets the cores only when the served model leaves them idle), and counts agreement with the served labels
 (``txclassify_shadow_items_total{agreed}``, ``txclassify_shadow_disagreements_total{label,shadow_label}``)
@@ -57,11 +58,13 @@ class ShadowScorer:
         metrics: ServiceMetrics,
         *,
         max_queue_items: int,
+        primary_backlog: Callable[[], int] = lambda: 0,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.model = model
         self.max_queue_items = max_queue_items
         self._metrics = metrics
+        self._primary_backlog = primary_backlog
         self._clock = clock
         self._queue: deque[_Offered] = deque()
         self._queued_items = 0
@@ -97,13 +100,16 @@ class ShadowScorer:
     def offer(
         self, texts: Sequence[str], directions: Sequence[str | None], served: Sequence[Prediction]
     ) -> bool:
-        """Queue a request's texts for the shadow; False (and counted as dropped) when the queue is full.
+        """Queue a request's texts for the shadow; False (and counted as dropped) when the queue is full
+        or the primary has a backlog (``primary_backlog() > 0``: a saturated pod sheds the whole shadow,
+        whose Python work would otherwise take the event loop's GIL).
 
         Never blocks and never raises for a full queue.
         """
         if not texts:
             return True
-        if self._wake is None or self._queued_items + len(texts) > self.max_queue_items:
+        full = self._queued_items + len(texts) > self.max_queue_items
+        if self._wake is None or full or self._primary_backlog() > 0:
             self._metrics.shadow_dropped.inc(len(texts))
             return False
         self._queue.append(_Offered(texts, directions, tuple(p.label for p in served)))

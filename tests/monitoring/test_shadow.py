@@ -139,3 +139,18 @@ async def test_a_shadow_bundle_that_cannot_load_stops_start_up(tiny_bundle: Path
     with pytest.raises(BundleError):
         async with running(settings_for(tiny_bundle, shadow_model_dir=tmp_path / "missing")):
             pass
+
+
+async def test_a_primary_backlog_sheds_the_shadow() -> None:
+    metrics = ServiceMetrics()
+    backlog = [0]
+    model = GatedModel()
+    model.gate.set()
+    scorer = ShadowScorer(model, metrics, max_queue_items=100, primary_backlog=lambda: backlog[0])
+    await scorer.start()
+    backlog[0] = 3  # the served model has queued work: no shadow now
+    assert not scorer.offer(["a", "b"], [None, None], [_prediction("A")] * 2)
+    assert metrics.registry.get_sample_value("txclassify_shadow_dropped_items_total") == 2
+    backlog[0] = 0
+    assert scorer.offer(["c"], [None], [_prediction("A")])
+    await scorer.stop()
