@@ -217,6 +217,7 @@ class Classifier:
                 latency_budget_s=settings.latency_budget_s,
                 interactive_max_items=settings.interactive_max_items,
                 latency_window_s=settings.latency_window_s,
+                deadline_admission=settings.deadline_admission,
             ),
             observer=self._observer,
             clock=self._clock,

@@ -96,6 +96,14 @@ class Settings(BaseSettings):
         "latency budget. Longer protects sparse small requests from a full bulk batch ahead of them; "
         "shorter returns to full batches sooner.",
     )
+    deadline_admission: bool = Field(
+        default=False,
+        description="Refuse (429) a request the cost model predicts cannot finish before its deadline, and "
+        "withdraw queued requests that no longer can. Off by default: the model's speed is learned from "
+        "the batches it runs, and small interactive batches under-state what a bulk batch runs at, so "
+        "with it on a quiet server refused 5,000-item requests it would have finished (CI's SLA load "
+        "test). On, at 3x capacity it finishes some long requests instead of timing all of them out.",
+    )
     max_queue_items: int = Field(
         default=20_000,
         ge=1,

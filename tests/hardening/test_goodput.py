@@ -51,6 +51,7 @@ def test_four_long_requests_over_capacity_finish_some_and_refuse_the_rest(
         "TXC_MODEL_DIR": str(default_model_dir()),
         "TXC_CACHE_SIZE": "0",
         "TXC_LOG_LEVEL": "warning",
+        "TXC_DEADLINE_ADMISSION": "true",
     }
     with ServerProcess(env, tmp_path) as server:
         server.wait_ready()
