@@ -10,8 +10,8 @@ response were all kept open for good (docs/hardening.md, wave 2). This subclass 
 - a **header size bound** while reading, before the headers are complete (431 and close);
 - a **write timeout**: once the transport's buffer is full, the client must read some of it within
   ``write_timeout_s``, else the connection is aborted, which frees the buffered response at once;
-- a **connection bound**: past ``max_connections`` open connections, a new one is answered 503 and
-  closed before anything is read from it;
+- a **connection bound**: past ``max_connections`` open connections, a new one is answered 429
+  (Retry-After) and closed before anything is read from it;
 - malformed HTTP gets the service's JSON error body (400), not uvicorn's plain text.
 
 The request *body* timeout lives in the ASGI guard (``BodyLimitMiddleware``), which can answer it.
@@ -44,10 +44,10 @@ class ConnectionLimits:
     max_header_bytes: int
 
 
-def _raw_response(status: int, reason: str, code: str, message: str) -> bytes:
+def _raw_response(status: int, reason: str, code: str, message: str, extra: str = "") -> bytes:
     body = json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
     head = (
-        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n{extra}"
         f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
     ).encode()
     return head + body
@@ -79,8 +79,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         if over:
             logger.warning("connection refused: %d connections open", len(self.connections) - 1)
+            # Overload, like every other refusal of work: 429 with Retry-After (issue 15), not 503.
             self._answer_and_close(
-                503, "Service Unavailable", "too_many_connections", "too many open connections; retry later"
+                429,
+                "Too Many Requests",
+                "too_many_connections",
+                "too many open connections; retry later",
+                extra="retry-after: 1\r\n",
             )
             return
         self._arm_header_timer()
@@ -174,10 +179,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 timer.cancel()
         self._header_timer = self._write_timer = None
 
-    def _answer_and_close(self, status: int, reason: str, code: str, message: str) -> None:
+    def _answer_and_close(self, status: int, reason: str, code: str, message: str, extra: str = "") -> None:
         self._cancel_timers()
         if not self.transport.is_closing():
-            self.transport.write(_raw_response(status, reason, code, message))
+            self.transport.write(_raw_response(status, reason, code, message, extra))
             self.transport.close()
 
 

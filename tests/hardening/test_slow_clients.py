@@ -214,7 +214,7 @@ def test_a_client_that_never_reads_is_disconnected_and_its_response_freed(server
     _assert_serving(server)
 
 
-def test_connections_past_the_bound_get_503_before_anything_is_read(server: ServerProcess) -> None:
+def test_connections_past_the_bound_get_429_before_anything_is_read(server: ServerProcess) -> None:
     held: list[socket.socket] = []
     try:
         while len(held) < MAX_CONNECTIONS:
@@ -229,7 +229,8 @@ def test_connections_past_the_bound_get_503_before_anything_is_read(server: Serv
     finally:
         for connection in held:
             connection.close()
-    assert _status(response) == 503, response
+    assert _status(response) == 429, response
+    assert b"retry-after: 1" in response.lower()
     assert _json_body(response)["error"]["code"] == "too_many_connections"  # type: ignore[index]
     poll_until(
         lambda: True if _open_connections(server) < MAX_CONNECTIONS else None,
