@@ -39,6 +39,9 @@ class DataConfig:
     brand_index: str | None = None
     #: Ship the brand index as a gazetteer in the bundle: the shared preprocessing adds its category hint.
     gazetteer: bool = False
+    #: Local businesses' category words in each country's languages: "presets" = the pinned iD tagging
+    #: schema (fetched into ``<work_dir>/presets``), a directory of the same layout (CI's fixture), or None.
+    category_words: str | None = None
     #: The hand-written real-narration dev set (evaluation only, never trained on); None skips it.
     devset: str | None = None
     #: Share of rows whose direction is withheld (train, val, test): "no direction" keeps its best answer.

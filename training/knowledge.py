@@ -41,6 +41,30 @@ def _index_path(config: BuildConfig) -> Path | None:
     return path
 
 
+def _local_words(config: BuildConfig) -> dict[str, dict[str, tuple[str, ...]]] | None:
+    """``country -> label -> category words`` in the country's languages (None: no ``category_words``)."""
+    from training.data.presets import fetch_presets, load_category_words, load_country_languages
+
+    spec = config.data.category_words
+    if spec is None:
+        return None
+    if spec == "presets":
+        directory = fetch_presets(Path(config.work_dir) / "presets")
+    else:
+        directory = Path(spec)
+        if not (directory / "presets.json").is_file():
+            raise FileNotFoundError(f"data.category_words: {directory}/presets.json not found")
+    by_language = load_category_words(directory)
+    words: dict[str, dict[str, tuple[str, ...]]] = {}
+    for country, languages in load_country_languages().items():
+        per_label: dict[str, dict[str, None]] = {}
+        for language in languages:
+            for label, label_words in by_language.get(language, {}).items():
+                per_label.setdefault(label, {}).update(dict.fromkeys(label_words))
+        words[country] = {label: tuple(ws) for label, ws in per_label.items()}
+    return words
+
+
 def load_knowledge(config: BuildConfig) -> Knowledge:
     """The catalogue (index brands + hand-kept lists) and, with ``data.gazetteer``, the bundle's gazetteer."""
     from training.data.brands import gazetteer_entries, load_brand_index, mcc_category_words
@@ -48,9 +72,16 @@ def load_knowledge(config: BuildConfig) -> Knowledge:
 
     path = _index_path(config)
     if path is None:
-        return Knowledge(build_catalogue(None), None, "hand-kept lists", 0)
+        return Knowledge(build_catalogue(None, local_words=_local_words(config)), None, "hand-kept lists", 0)
     index = load_brand_index(path)
     source = f"name-suggestion-index {index.version}"
     gazetteer = Gazetteer(gazetteer_entries(index), source) if config.data.gazetteer else None
-    catalogue = build_catalogue(index.brands, category_words=mcc_category_words())
+    # Brand names of one or two words also name other labels' local businesses ("LUCKY TAXI").
+    decoys = {key: label for key, label in (gazetteer or {}).items() if key.count(" ") < 2}
+    catalogue = build_catalogue(
+        index.brands,
+        category_words=mcc_category_words(),
+        local_words=_local_words(config),
+        decoys=decoys,
+    )
     return Knowledge(catalogue, gazetteer, source, len(index.brands))

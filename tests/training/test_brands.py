@@ -21,6 +21,7 @@ from training.data.brands import (
     fetch_brand_index,
     gazetteer_entries,
     load_brand_index,
+    load_common_word_brands,
     load_exclude_words,
     load_tag_table,
     verify_sha256,
@@ -293,7 +294,42 @@ def test_gazetteer_excludes_stop_words() -> None:
         "tesco": "FOOD_AND_DRINK",
     }  # "express dental": stop words only
     assert "tesco" not in gazetteer_entries(rows, exclude_words=frozenset({"tesco"}))
-    assert "express" in gazetteer_entries(rows, exclude_words=frozenset())
+    assert "express dental" in gazetteer_entries(rows, exclude_words=frozenset())
+    # Without stop words "express" is still an everyday word (wordfreq), so no key of its own.
+    assert "express" not in gazetteer_entries(rows, exclude_words=frozenset())
+
+
+def test_gazetteer_drops_everyday_words_unless_reviewed() -> None:
+    rows = _index(
+        _brand("Lucky", "FOOD_AND_DRINK"),  # a US supermarket, and an everyday word
+        _brand("Team", "TRANSPORTATION"),
+        _brand("Next", "GENERAL_MERCHANDISE"),  # kept by review (common_word_brands.txt)
+        _brand("Costa", "FOOD_AND_DRINK"),  # kept by review
+        _brand("Zizzi", "FOOD_AND_DRINK"),  # no everyday word
+    )
+    entries = gazetteer_entries(rows)
+    assert "lucky" not in entries
+    assert "team" not in entries
+    assert entries["next"] == "GENERAL_MERCHANDISE"
+    assert entries["costa"] == "FOOD_AND_DRINK"
+    assert entries["zizzi"] == "FOOD_AND_DRINK"
+    assert {"next", "costa", "three"} <= load_common_word_brands()
+
+
+def test_gazetteer_adds_truncated_first_words_of_shops_only() -> None:
+    rows = _index(
+        _brand("Bunnings Warehouse", "HOME_IMPROVEMENT"),
+        _brand("Kenoshaville Water Utility", "RENT_AND_UTILITIES"),  # not a shop: no prefix key
+        _brand("Zorblat Foods", "FOOD_AND_DRINK"),
+        _brand("Zorblat Pharmacy", "MEDICAL"),  # two labels claim "zorblat": no prefix key
+        _brand("Golden Dragon", "FOOD_AND_DRINK"),  # "golden" is a word
+    )
+    entries = gazetteer_entries(rows)
+    assert entries["bunnings"] == "HOME_IMPROVEMENT"
+    assert "kenoshaville" not in entries
+    assert "zorblat" not in entries
+    assert "golden" not in entries
+    assert entries["zorblat foods"] == "FOOD_AND_DRINK"
 
 
 def test_gazetteer_majority_rule() -> None:

@@ -317,3 +317,29 @@ def test_local_language_words_per_country() -> None:
         text = " ".join(t for rows in templates(country).values() for t in rows).upper()
         for word in expected:
             assert word in text, (country, word)
+
+
+def test_local_businesses_in_each_countrys_language_with_decoys() -> None:
+    local_words = {"ES": {"MEDICAL": ("Farmacia",)}, "GB": {"MEDICAL": ("Chemist",)}}
+    cat = build_catalogue(None, local_words=local_words, decoys={"lucky": "FOOD_AND_DRINK"})
+    medical = [e for e in cat.entities if e.kind == "local" and e.label == "MEDICAL"]
+    spanish = [e.name for e in medical if e.countries == {"ES"} and "FARMACIA" in e.name]
+    assert spanish
+    assert sum(name.startswith("FARMACIA ") for name in spanish) > len(spanish) / 2
+    assert any("CHEMIST" in e.name for e in medical if e.countries == {"GB"})
+    assert not any("FARMACIA" in e.name for e in medical if e.countries == {"GB"})
+    # Another label's brand names some locals (the gazetteer hint is wrong there); never the own label's.
+    assert any(e.name.startswith("LUCKY ") for e in medical)
+    food = [e for e in cat.entities if e.kind == "local" and e.label == "FOOD_AND_DRINK"]
+    assert not any(e.name.startswith("LUCKY ") for e in food)
+    # The head of each country's locals cycles through its category words.
+    es_head = [e.name for e in medical if e.countries == {"ES"}][:6]
+    assert len({name.split()[0] for name in es_head}) >= 3
+
+
+def test_small_businesses_are_also_paid_by_transfer() -> None:
+    drawn = sample_narrations(6000, seed=3, label_weights={"HOME_IMPROVEMENT": 1})
+    by_transfer = [n for n in drawn if n.kind == "local" and n.format.startswith("p2p_out")]
+    assert by_transfer
+    assert all(n.label == "HOME_IMPROVEMENT" and n.direction == "debit" for n in by_transfer)
+    assert any(n.merchant.split()[0] in n.text.upper() for n in by_transfer)

@@ -51,6 +51,7 @@ __all__ = [
     "fetch_brand_index",
     "gazetteer_entries",
     "load_brand_index",
+    "load_common_word_brands",
     "load_exclude_words",
     "load_tag_table",
     "mcc_category_words",
@@ -80,6 +81,25 @@ _UNMAPPED = "-"
 _MAJORITY = 2 / 3
 #: A single word naming brands under this many labels or more is a common word, not a brand.
 _GENERIC_NAME_LABELS = 3
+#: A one-word key this frequent (wordfreq Zipf scale: 4.5 is about once in 30,000 words) in any of
+#: ``_WORD_LANGUAGES`` is an everyday word ("una", "more", "team", "lucky", "hall"), not a brand, unless
+#: ``common_word_brands.txt`` keeps it by review. The gazetteer hint fired on such words inside local
+#: businesses' names: TF-IDF proxy on the dev set, 2026-12-02, see docs/model.md.
+_COMMON_ZIPF = 4.5
+_WORD_LANGUAGES = ("en", "es", "fr", "de", "it", "nl", "pt")
+#: The first word of a multi-word brand name is also a key (statements truncate: "BUNNINGS" for
+#: "Bunnings Warehouse") when it has at least this many letters, is no word of ``_WORD_LANGUAGES``
+#: (Zipf below ``_RARE_ZIPF``; wordfreq knows brands from web text: "bunnings" is 2.3), no other label
+#: claims it, and the brand is a shop, venue or station: operators of utilities, services and
+#: government bodies are mostly named after places ("Kenosha County ...").
+_PREFIX_MIN_LETTERS = 5
+_RARE_ZIPF = 2.5
+_PREFIX_LABELS = frozenset(
+    {
+        *("FOOD_AND_DRINK", "GENERAL_MERCHANDISE", "HOME_IMPROVEMENT", "PERSONAL_CARE", "MEDICAL"),
+        *("TRANSPORTATION", "ENTERTAINMENT", "TRAVEL"),
+    }
+)
 _DISAMBIGUATION = re.compile(r"\s*\([^)]*\)\s*$")
 #: Tag values that are other spellings of a brand (``alt_name`` and friends may list several, ``;``-joined).
 _NAME_TAGS = (
@@ -530,6 +550,7 @@ class GazetteerStats:
     too_short: int
     too_long: int
     excluded: int
+    common: int = 0  # everyday one-word keys (wordfreq), see ``_COMMON_ZIPF``
 
 
 def _generic_names(index: BrandIndex) -> frozenset[str]:
@@ -557,6 +578,30 @@ def _votes(index: BrandIndex) -> dict[str, Counter[str]]:
     return votes
 
 
+def load_common_word_brands(path: Path = DATA_DIR / "common_word_brands.txt") -> frozenset[str]:
+    """Reviewed one-word brand keys kept although they are everyday words ("next", "three", "costa")."""
+    return load_exclude_words(path)
+
+
+def _zipf(word: str) -> float:
+    """The word's highest frequency over ``_WORD_LANGUAGES`` (wordfreq, ``[train]`` extra)."""
+    from wordfreq import zipf_frequency
+
+    return max(zipf_frequency(word, language) for language in _WORD_LANGUAGES)
+
+
+def _prefix_votes(index: BrandIndex, votes: Mapping[str, Counter[str]]) -> dict[str, Counter[str]]:
+    """First words of multi-word brand names that are no everyday word and no key yet, with their votes."""
+    prefixes: dict[str, Counter[str]] = defaultdict(Counter)
+    for brand in index.brands:
+        first, _, rest = match_key(brand.name).partition(" ")
+        if brand.label not in _PREFIX_LABELS:
+            continue
+        if rest and first not in votes and len(first) >= _PREFIX_MIN_LETTERS and first.isalpha():
+            prefixes[first][brand.label] += 1
+    return {key: counts for key, counts in prefixes.items() if len(counts) == 1 and _zipf(key) < _RARE_ZIPF}
+
+
 def _load_gazetteer_keys(path: Path = DATA_DIR / "gazetteer_keys.tsv") -> dict[str, str]:
     """Reviewed labels for keys the vote leaves ambiguous (``gazetteer_keys.tsv``)."""
     keys: dict[str, str] = {}
@@ -575,9 +620,11 @@ def _build_gazetteer(
         index
     )
     entries: dict[str, str] = {}
-    ambiguous = too_short = too_long = excluded = 0
+    ambiguous = too_short = too_long = excluded = common = 0
     votes = _votes(index)
+    votes.update(_prefix_votes(index, votes))
     reviewed = _load_gazetteer_keys()
+    kept_common = load_common_word_brands()
     for key in sorted(votes):
         words = key.split(" ")
         if len(key.replace(" ", "")) < 3 or key.replace(" ", "").isdigit():
@@ -586,6 +633,8 @@ def _build_gazetteer(
             too_long += 1
         elif all(word in excluded_words for word in words):
             excluded += 1
+        elif len(words) == 1 and key not in kept_common and _zipf(key) >= _COMMON_ZIPF:
+            common += 1
         else:
             label, count = votes[key].most_common(1)[0]
             if count >= _MAJORITY * sum(votes[key].values()):
@@ -594,7 +643,7 @@ def _build_gazetteer(
                 entries[key] = reviewed[key]
             else:
                 ambiguous += 1
-    return entries, GazetteerStats(len(votes), ambiguous, too_short, too_long, excluded)
+    return entries, GazetteerStats(len(votes), ambiguous, too_short, too_long, excluded, common)
 
 
 def gazetteer_entries(index: BrandIndex, *, exclude_words: frozenset[str] | None = None) -> dict[str, str]:
@@ -603,6 +652,9 @@ def gazetteer_entries(index: BrandIndex, *, exclude_words: frozenset[str] | None
     - keys of fewer than 3 letters or digits, all-digit keys and keys over ``MAX_KEY_WORDS`` words;
     - keys made only of stop words: ``exclude_words`` (default ``exclude_words.txt``) plus the single
       words that name brands under 3 or more labels in ``index``;
+    - one-word keys that are everyday words of our languages (wordfreq Zipf >= 4.5: "una", "team",
+      "lucky"), unless ``common_word_brands.txt`` keeps them by review ("next", "three", "costa");
+    plus, as keys, the first words of multi-word brand names that are no word at all ("bunnings");
     - ambiguous keys: brands of different labels share the key and no label has 2/3 of them (a key that
       is a brand's own name counts only brands so named, see :func:`_votes`), unless
       ``gazetteer_keys.tsv`` settles the key by review (walmart, target, coles, lowes, ...).

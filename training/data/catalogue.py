@@ -52,7 +52,13 @@ KINDS: tuple[str, ...] = (
 )  # fmt: skip
 #: Fixed seed of the catalogue itself (composed names, index order); independent of the sampling seed.
 _CATALOGUE_SEED = 18245
-_COMPOSED_PER_COUNTRY = 40
+_COMPOSED_PER_COUNTRY = 100
+#: Countries whose small businesses put the trade first ("FARMACIA GARCIA", "BAECKEREI MUELLER",
+#: "BOULANGERIE DUPONT", "APOTHEEK DE LINDE"); English-speaking ones mostly put it last ("MARIAS BAKERY").
+_TRADE_FIRST = frozenset(("DE", "FR", "ES", "IT", "NL", "BR", "MX"))
+#: Share of composed local businesses named with another label's brand ("LUCKY TAXI"): the gazetteer's
+#: hint is wrong for them, so the model learns that the text's category word outranks the hint.
+_DECOY_SHARE = 0.12
 _PEOPLE_PER_COUNTRY = 200
 _T = TypeVar("_T")
 _GERMAN_FOLDS = str.maketrans({"Ä": "AE", "Ö": "OE", "Ü": "UE", "ß": "SS"})
@@ -183,34 +189,65 @@ def statement_name(name: str) -> str:
 _Row = tuple[str, str, str, frozenset[str], tuple[str, ...]]  # name, label, kind, countries, aliases
 
 
-def _composed(label: str, words: Sequence[str], rng: random.Random) -> list[_Row]:
+def _composed(
+    label: str,
+    words: Sequence[str],
+    rng: random.Random,
+    local_words: Mapping[str, Sequence[str]] | None = None,
+    decoys: Sequence[str] = (),
+) -> list[_Row]:
     """Plausible small local businesses of each country: an owner (a local first name), a place (a local
-    city), or an adjective, plus a category word; round-robin over countries, so every pool gets its share."""
-    if not words:
-        return []
+    city), or an adjective, plus a category word; round-robin over countries, so every pool gets its share.
+
+    ``local_words`` (country -> words in its languages, e.g. "PANADERIA") compose half of a country's names
+    where it has them, also word first ("PANADERIA SAN JOSE", "FARMACIA GARCIA"). ``decoys`` are brand
+    names of *other* labels that also name local businesses ("LUCKY TAXI", "RED LION PUB"): the category
+    word, not the brand's gazetteer hint, decides those."""
     comp = v.composition()
     per_country: list[list[_Row]] = []
     for country in COUNTRIES:
+        own = tuple((local_words or {}).get(country, ()))
+        if not words and not own:
+            continue
         local = v.country_words(country)
         owners = (*comp.owner_names, *local.first_names)
         places = (*comp.place_words, *(city.split()[0] for city in local.cities))
-        names: set[str] = set()
-        target = min(_COMPOSED_PER_COUNTRY, 4 * len(words))
+        names: dict[str, str] = {}  # name -> its category word
+        target = min(_COMPOSED_PER_COUNTRY, 4 * len({*words, *own}))
+        trade_first = country in _TRADE_FIRST
         while len(names) < target:
-            style, word = rng.random(), rng.choice(words)
-            if style < 0.35:
+            style = rng.random()
+            word = rng.choice(own) if own and (not words or rng.random() < 0.6) else rng.choice(words)
+            if decoys and rng.random() < _DECOY_SHARE:
+                name = f"{rng.choice(decoys)} {word}"
+            elif trade_first and style < 0.7:
+                tail = rng.choice((*local.last_names, *local.first_names, *places))
+                if rng.random() < 0.25:
+                    tail = f"{rng.choice(local.first_names)} {rng.choice(local.last_names)}"
+                name = f"{word} {tail}"
+            elif style < 0.3:
                 owner = rng.choice(owners)
                 name = f"{owner if owner.endswith('S') else owner + 'S'} {word}"
-            elif style < 0.6:
+            elif style < 0.5:
                 name = f"{rng.choice(comp.adjectives)} {word}"
-            elif style < 0.8:
+            elif style < 0.65:
                 name = f"{rng.choice(places)} {word}"
+            elif style < 0.85:
+                name = f"{word} {rng.choice((*local.last_names, *places, *owners))}"
             else:
                 name = f"{rng.choice(owners)} {rng.choice(comp.adjectives)} {word}"
-            names.add(name)
-        rows: list[_Row] = [(name, label, "local", frozenset({country}), ()) for name in sorted(names)]
-        rng.shuffle(rows)
-        per_country.append(rows)
+            names.setdefault(name, word)
+        # The sampler favours the head of each pool (Zipf): names cycle through the category words, so the
+        # first N local businesses of a country teach N different words (a shuffle left most words unseen).
+        by_word: dict[str, list[str]] = {}
+        for name in sorted(names):
+            by_word.setdefault(names[name], []).append(name)
+        groups = list(by_word.values())
+        rng.shuffle(groups)
+        for group in groups:
+            rng.shuffle(group)
+        ordered = _interleave(*((group, 1) for group in groups))
+        per_country.append([(name, label, "local", frozenset({country}), ()) for name in ordered])
     return _interleave(*((rows, 1) for rows in per_country))
 
 
@@ -307,12 +344,17 @@ def build_catalogue(
     brands: Sequence[BrandLike] | None = None,
     *,
     category_words: Mapping[str, Sequence[str]] | None = None,
+    local_words: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+    decoys: Mapping[str, str] | None = None,
 ) -> Catalogue:
     """The catalogue over the hand-kept data files plus ``brands`` (the brand index), if given.
 
     ``brands=None`` keeps the hand-kept ``shop`` stand-ins (for tests and tiny builds); with an index they
     are dropped and the index supplies every shop, restaurant and chain per country. ``category_words``
-    (e.g. ``BrandIndex.mcc_category_words()``) adds words to those composing local businesses.
+    (e.g. ``BrandIndex.mcc_category_words()``) adds words to those composing local businesses;
+    ``local_words`` (``country -> label -> words`` in the country's languages, :mod:`training.data.presets`)
+    adds each country's own; ``decoys`` (gazetteer ``key -> label``) names some of them after other labels'
+    brands.
     Deterministic: the same inputs give the same entities, order and splits.
     """
     rng = random.Random(_CATALOGUE_SEED)
@@ -334,7 +376,12 @@ def build_catalogue(
         index_rows = [row for row in index if row[1] == label]
         rng.shuffle(index_rows)
         index_rows.sort(key=lambda row: (_compact(row[0]) not in known, len(row[3]) == len(COUNTRIES)))
-        local_rows = _composed(label, words.get(label, ()), rng)
+        own = {
+            country: [w for w in (statement_name(word) for word in per_label.get(label, ())) if w]
+            for country, per_label in (local_words or {}).items()
+        }
+        others = sorted(key.upper() for key, key_label in (decoys or {}).items() if key_label != label)
+        local_rows = _composed(label, words.get(label, ()), rng, own, others)
         rows = _merge(_interleave((hand_rows, 2), (index_rows, 2), (local_rows, 1)))
         if label in ("TRANSFER_IN", "TRANSFER_OUT"):
             # The same person may send and receive money: the split key is the label plus the name.

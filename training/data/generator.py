@@ -40,7 +40,9 @@ __all__ = [
 #: 6: web descriptors squeeze the name ("WWW.THAMESWATER.CO.UK"); P2P memos in the local language.
 #: 7: index chains listed for named countries and worldwide keep the named ones; cuts keep the merchant.
 #: 8: each country's pool leads with entities named for it (3:1:1 with "worldwide" chains and locals).
-GENERATOR_VERSION = 8
+#: 9: local businesses in each country's languages (iD tagging schema presets), trade-first names where
+#:    the language puts it first, brand-named decoys, small businesses paid by bank transfer.
+GENERATOR_VERSION = 9
 
 #: Label mix of real card-account traffic (roughly: groceries and eating out dominate).
 TRAFFIC_LABEL_WEIGHTS: Mapping[str, float] = {
@@ -68,6 +70,12 @@ _BILL_SHARE: Mapping[str, float] = {
 }  # fmt: skip
 #: Share of a merchant kind's card payments made online.
 _ONLINE_SHARE: Mapping[str, float] = {"brand": 0.45, "shop": 0.12, "local": 0.04}
+#: Share of local businesses paid by bank transfer (PIX, SPEI, SEPA, UPI, Faster Payments) rather than by
+#: card: "PIX ENVIADO - ELETRICISTA JOAO", "UEBERWEISUNG AN MALERBETRIEB KLEIN". They keep their label.
+_LOCAL_TRANSFER_SHARE: Mapping[str, float] = {
+    "HOME_IMPROVEMENT": 0.3, "GENERAL_SERVICES": 0.3, "GOVERNMENT_AND_NON_PROFIT": 0.25, "MEDICAL": 0.15,
+    "PERSONAL_CARE": 0.12, "TRAVEL": 0.12, "ENTERTAINMENT": 0.08, "FOOD_AND_DRINK": 0.05,
+}  # fmt: skip
 #: Counterparty mix of the labels whose entities are of several kinds (P2P dominates transfers, salaries
 #: dominate income); ``None`` and labels not listed draw from the whole pool.
 _KIND_SHARES: Mapping[str, Mapping[str | None, float]] = {
@@ -112,6 +120,8 @@ def channel_for(entity: Entity, rng: random.Random) -> str:
     """How this entity's transaction reaches the statement (a key of ``formats.channels()``)."""
     kind, label = entity.kind, entity.label
     if kind in _ONLINE_SHARE:
+        if kind == "local" and rng.random() < _LOCAL_TRANSFER_SHARE.get(label, 0.05):
+            return "p2p_out"  # a tradesman, accountant, school or parish paid by bank transfer
         if rng.random() < _REFUND_SHARE:
             return "refund"
         if rng.random() < _BILL_SHARE.get(label, 0.05):
@@ -163,7 +173,10 @@ def _render(entity: Entity, country: str, rng: random.Random) -> tuple[str, str,
         # Card networks cut the merchant name field (ISO 8583 DE43 holds ~22 characters of it).
         name = name[: rng.randint(10, 22)].rstrip()
     fields = Fields(rng, country, m=name)
-    fields["p"] = _person(entity.name, rng) if entity.kind == "person" else fields["me"]
+    if entity.kind == "person":
+        fields["p"] = _person(entity.name, rng)
+    else:
+        fields["p"] = name if channel == "p2p_out" else fields["me"]
     return options[index].format_map(fields), f"{channel}:{index}", channel
 
 
