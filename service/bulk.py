@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from service.classifier import Prediction
 from service.normalize import DIRECTIONS, normalize_text
 
-__all__ = ["ScoreSummary", "score_file"]
+__all__ = ["ScoreSummary", "predict_sample", "score_file"]
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 OUTPUT_COLUMNS = ("id", "label", "confidence", "abstained")
@@ -93,6 +93,28 @@ def score_file(
     _join_parts(parts, output_path, out_format)
     shutil.rmtree(parts)
     return ScoreSummary(rows=rows, chunks_scored=scored, chunks_resumed=resumed, output=output_path)
+
+
+def predict_sample(
+    classifier: _Scorer, input_path: Path, *, limit: int, chunk_size: int = 2048
+) -> tuple[list[str], list[float]]:
+    """The served label and confidence of the first ``limit`` non-empty rows of ``input_path`` (a file
+    ``score_file`` reads): what a drift reference (``txclassify reference``) is built from."""
+    fmt = file_format(input_path)
+    if fmt == "parquet":
+        _require_pyarrow(input_path)
+    labels: list[str] = []
+    confidences: list[float] = []
+    first_row = 0
+    for chunk in _read_chunks(input_path, fmt, chunk_size):
+        for row in _score_chunk(classifier, chunk, first_row, input_path):
+            if row["label"] and len(labels) < limit:
+                labels.append(str(row["label"]))
+                confidences.append(float(row["confidence"]))
+        first_row += len(chunk)
+        if len(labels) >= limit:
+            break
+    return labels, confidences
 
 
 def _require_pyarrow(path: Path) -> None:

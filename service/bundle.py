@@ -62,6 +62,7 @@ __all__ = [
     "rollback",
     "update_index",
     "write_bundle",
+    "write_reference",
 ]
 
 MODEL_FILE = "model.onnx"
@@ -463,6 +464,26 @@ def write_bundle(
 
 
 # -- index --------------------------------------------------------------------------------------------------
+
+
+def write_reference(path: Path | str, reference: Mapping[str, Any]) -> Path:
+    """Set the drift reference (``service.monitoring``) in the card of the bundle at ``path``: checked
+    against the bundle's labels, then written atomically (the model and its sha256 are untouched).
+    Raises ``BundleError`` (one line) for a bundle that does not load or a reference it would refuse."""
+    from service.monitoring import Reference
+
+    bundle = ModelBundle.load(path, open_model=False)
+    card_path = Path(path) / CARD_FILE
+    card = dict(bundle.card)
+    card["reference"] = dict(reference)
+    try:
+        Reference.from_card(card, bundle.labels)
+    except ValueError as error:
+        raise BundleError(f"{card_path}: {error}") from None
+    staging = card_path.with_name(card_path.name + ".tmp")
+    staging.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    os.replace(staging, card_path)
+    return card_path
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,17 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--quiet", action="store_true", help="no progress bar")
     score.set_defaults(run=_score)
 
+    reference = commands.add_parser(
+        "reference",
+        parents=[bundle],
+        help="set the bundle's drift reference from a sample of your traffic (a file 'score' reads)",
+    )
+    reference.add_argument("input", type=Path, metavar="INPUT")
+    reference.add_argument(
+        "--rows", type=int, default=20_000, help="score at most this many rows (default 20000)"
+    )
+    reference.set_defaults(run=_reference)
+
     models = commands.add_parser("models", help="list the bundles of a models directory; promote, roll back")
     where = argparse.ArgumentParser(add_help=False)
     # Accepted before or after the action (`models --models-dir D list` or `models list --models-dir D`).
@@ -252,6 +263,26 @@ def _score(args: argparse.Namespace, settings: Settings) -> int:
         f"({summary.chunks_scored} chunks scored, {summary.chunks_resumed} resumed)",
         file=sys.stderr,
     )
+    return 0
+
+
+def _reference(args: argparse.Namespace, settings: Settings) -> int:
+    from service.bulk import predict_sample
+    from service.bundle import write_reference
+    from service.classifier import Classifier
+    from service.monitoring import reference_from_predictions
+
+    if args.rows < 1:
+        raise ValueError("--rows must be at least 1")
+    classifier = Classifier.load(settings.model_dir, settings)
+    labels, confidences = predict_sample(classifier, args.input, limit=args.rows)
+    if not labels:
+        raise ValueError(f"{args.input}: no rows with text to score")
+    reference = reference_from_predictions(classifier.bundle.labels, labels, confidences)
+    card = write_reference(classifier.bundle.path, reference)
+    top = sorted(reference["label_distribution"].items(), key=lambda pair: -pair[1])[:3]
+    mix = ", ".join(f"{label} {share:.1%}" for label, share in top)
+    print(f"wrote the drift reference ({len(labels)} rows; {mix}, ...) into {card}", file=sys.stderr)
     return 0
 
 

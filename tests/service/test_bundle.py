@@ -223,3 +223,17 @@ def test_an_unreadable_tokenizer_is_named(bundle_copy: Path) -> None:
     (bundle_copy / "tokenizer.json").write_text('{"version": "1.0", "truncation"')
     with pytest.raises(BundleError, match=r"tokenizer\.json: not a usable tokenizer"):
         ModelBundle.load(bundle_copy)
+
+
+def test_write_reference_checks_labels_and_keeps_the_model(bundle_copy: Path) -> None:
+    from service.bundle import file_sha256, write_reference
+
+    digest = file_sha256(bundle_copy / "model.onnx")
+    with pytest.raises(BundleError, match="names labels the bundle lacks: SHOPPING"):
+        write_reference(bundle_copy, {"label_distribution": {"SHOPPING": 1.0}})
+    assert "reference" not in json.loads((bundle_copy / "model_card.json").read_text())
+    write_reference(bundle_copy, {"label_distribution": {DEFAULT_LABELS[0]: 1.0}, "rows": 3})
+    loaded = ModelBundle.load(bundle_copy)
+    assert loaded.card["reference"]["rows"] == 3
+    assert file_sha256(bundle_copy / "model.onnx") == digest
+    assert not list(bundle_copy.glob("*.tmp"))

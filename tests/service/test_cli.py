@@ -257,3 +257,46 @@ def test_parquet_without_pyarrow_is_one_line_and_leaves_nothing_behind(
     assert error.count("\n") == 1
     assert "txclassify[parquet]" in error
     assert sorted(path.name for path in tmp_path.iterdir()) == [source.name]
+
+
+@pytest.fixture
+def tiny_bundle_copy(tiny_bundle: Path, tmp_path: Path) -> Path:
+    """A bundle of one's own: ``reference`` writes into its card."""
+    import shutil
+
+    return Path(shutil.copytree(tiny_bundle, tmp_path / "bundle"))
+
+
+def test_reference_sets_the_drift_reference_from_a_traffic_sample(
+    tiny_bundle_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = tmp_path / "traffic.csv"
+    sample.write_text(
+        "id,text,direction\n1,tesco stores 3297,debit\n2,netflix.com,\n3,,\n4,salary acme corp,credit\n",
+        encoding="utf-8",
+    )
+    before = json.loads((tiny_bundle_copy / "model_card.json").read_text(encoding="utf-8"))
+    code = main(["reference", str(sample), "--model-dir", str(tiny_bundle_copy), "--rows", "2"])
+    assert code == 0
+    assert "wrote the drift reference (2 rows" in capsys.readouterr().err
+    card = json.loads((tiny_bundle_copy / "model_card.json").read_text(encoding="utf-8"))
+    assert card["reference"]["rows"] == 2
+    assert abs(sum(card["reference"]["label_distribution"].values()) - 1) < 1e-6
+    assert {k: v for k, v in card.items() if k != "reference"} == {
+        k: v for k, v in before.items() if k != "reference"
+    }
+    # The bundle still loads and its monitor reads the reference.
+    from service.bundle import ModelBundle
+    from service.monitoring import Reference
+
+    bundle = ModelBundle.load(tiny_bundle_copy)
+    assert Reference.from_card(bundle.card, bundle.labels) is not None
+
+
+def test_reference_refuses_an_empty_sample(
+    tiny_bundle_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = tmp_path / "empty.csv"
+    sample.write_text("text\n\n", encoding="utf-8")
+    assert main(["reference", str(sample), "--model-dir", str(tiny_bundle_copy)]) == 1
+    assert "no rows with text" in capsys.readouterr().err

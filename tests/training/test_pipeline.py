@@ -42,6 +42,12 @@ def test_tiny_build_writes_a_bundle_the_service_loads(tiny_bundle: Path, tiny_co
     card = json.loads((tiny_bundle / "model_card.json").read_text())
     assert card["model_sha256"] == file_sha256(tiny_bundle / "model.onnx")
     assert card["gate"]["passed"] is True
+    # The drift reference: the int8 model's answers on the test split (service.monitoring reads it).
+    reference = card["reference"]
+    assert reference["rows"] == tiny_config.data.test_size
+    assert set(reference["label_distribution"]) == set(LABELS)
+    assert abs(sum(reference["label_distribution"].values()) - 1) < 1e-4
+    assert abs(sum(reference["confidence_histogram"]["shares"]) - 1) < 1e-4
     index = json.loads((Path(tiny_config.output_dir) / "index.json").read_text())
     assert index["default"] == tiny_bundle.name
     assert (tiny_bundle / "confusion_int8.png").stat().st_size > 0
