@@ -65,7 +65,8 @@ def _start_prometheus(binary: str, target: str, work: Path) -> tuple[subprocess.
     config.write_text(
         "global: {scrape_interval: 5s, evaluation_interval: 5s}\n"
         "scrape_configs:\n"
-        f"  - job_name: txclassify\n    static_configs: [{{targets: ['{target}']}}]\n",
+        "  - job_name: txclassify\n"
+        f"    static_configs: [{{targets: ['{target}'], labels: {{pod: txclassify-0}}}}]\n",
         encoding="utf-8",
     )
     log = (work / "prometheus.log").open("wb")
@@ -143,16 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     with RunningServer(ServerSpec("loop", command, "txclassify", env), work / "server.log") as server:
         prometheus, prom_url = _start_prometheus(args.prometheus, f"127.0.0.1:{server.port}", work)
         try:
+            # Corrections trickle in from the start (a counter's first sample is its baseline).
+            sent = _feedback(server.base_url, devset, 0, 25)
             first = asyncio.run(_phase(server.base_url, usual, args.rate, seconds / 3, seed=1))
             print(f"phase 1 (usual mix): {first[0]} requests answered, {first[1]} failed", flush=True)
-            sent = 0
             deadline = time.time() + 2 * seconds / 3
             while time.time() < deadline:
-                chunk = min(60.0, deadline - time.time())
+                chunk = min(20.0, deadline - time.time())
                 second = asyncio.run(_phase(server.base_url, shifted, args.rate, chunk, seed=2 + sent))
-                for _ in range(4):  # corrections trickle in beside the traffic
-                    if sent + 25 <= len(devset):
-                        sent += _feedback(server.base_url, devset, sent, 25)
+                if sent + 50 <= len(devset):
+                    sent += _feedback(server.base_url, devset, sent, 50)
                 print(f"phase 2 (shifted mix): {second[0]} answered, {second[1]} failed; "
                       f"{sent} corrections stored", flush=True)  # fmt: skip
             time.sleep(12)  # two scrapes after the last request, so the panels include it
