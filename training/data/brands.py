@@ -56,6 +56,7 @@ __all__ = [
     "load_tag_table",
     "mcc_category_words",
     "mcc_labels",
+    "npm_pack",
     "verify_sha256",
 ]
 
@@ -169,33 +170,38 @@ def verify_sha256(path: Path, expected: str) -> None:
         raise BrandIndexError(f"{path}: sha256 mismatch (expected {expected}, got {actual}); refusing it")
 
 
+def npm_pack(package: str, version: str, sha256: str, scratch: Path, *, npm: str = "npm") -> Path:
+    """``npm pack package@version`` into ``scratch``; the tarball, checked against the pinned ``sha256``.
+    Raises :class:`BrandIndexError` (one line) without npm, on a failed pack or a digest mismatch."""
+    executable = shutil.which(npm)
+    spec = f"{package}@{version}"
+    if executable is None:
+        raise BrandIndexError(f"{npm} not found on PATH: install Node.js and npm to fetch {spec}")
+    done = subprocess.run(
+        [executable, "pack", spec, "--silent"], cwd=scratch, capture_output=True, text=True, check=False
+    )
+    tarballs = sorted(scratch.glob("*.tgz"))
+    if done.returncode != 0 or len(tarballs) != 1:
+        last = (done.stderr.strip().splitlines() or ["no tarball written"])[-1]
+        raise BrandIndexError(f"npm pack {spec} failed (exit {done.returncode}): {last}")
+    verify_sha256(tarballs[0], sha256)
+    return tarballs[0]
+
+
 def fetch_brand_index(cache_dir: Path, *, npm: str = "npm") -> Path:
     """Return ``cache_dir/nsi-<NSI_VERSION>.json``, fetching it with ``npm pack`` unless a copy with the
     pinned sha256 is already there. The tarball and the extracted file are both checked."""
     target = cache_dir / f"nsi-{NSI_VERSION}.json"
     if target.is_file() and file_sha256(target) == NSI_JSON_SHA256:
         return target
-    executable = shutil.which(npm)
-    if executable is None:
-        raise BrandIndexError(
-            f"{npm} not found on PATH: install Node.js and npm to fetch {NSI_PACKAGE}@{NSI_VERSION}"
-        )
     cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="nsi-") as scratch:
-        spec = f"{NSI_PACKAGE}@{NSI_VERSION}"
-        done = subprocess.run(
-            [executable, "pack", spec, "--silent"], cwd=scratch, capture_output=True, text=True, check=False
-        )
-        tarballs = sorted(Path(scratch).glob("*.tgz"))
-        if done.returncode != 0 or len(tarballs) != 1:
-            last = (done.stderr.strip().splitlines() or ["no tarball written"])[-1]
-            raise BrandIndexError(f"npm pack {spec} failed (exit {done.returncode}): {last}")
-        verify_sha256(tarballs[0], NSI_SHA256)
+        tarball = npm_pack(NSI_PACKAGE, NSI_VERSION, NSI_SHA256, Path(scratch), npm=npm)
         staging = Path(scratch) / "nsi.json"
-        with tarfile.open(tarballs[0], "r:gz") as archive:
+        with tarfile.open(tarball, "r:gz") as archive:
             member = archive.extractfile(_NSI_MEMBER)
             if member is None:
-                raise BrandIndexError(f"{tarballs[0].name} has no {_NSI_MEMBER}")
+                raise BrandIndexError(f"{tarball.name} has no {_NSI_MEMBER}")
             with member, staging.open("wb") as out:
                 shutil.copyfileobj(member, out)
         verify_sha256(staging, NSI_JSON_SHA256)

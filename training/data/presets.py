@@ -19,14 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from service.bundle import file_sha256
-from training.data.brands import DATA_DIR, BrandIndexError, load_tag_table, verify_sha256
+from training.data.brands import DATA_DIR, BrandIndexError, load_tag_table, npm_pack
 from training.labels import LABELS
 
 __all__ = [
@@ -80,28 +79,15 @@ def fetch_presets(cache_dir: Path, *, npm: str = "npm") -> Path:
     members = [_PRESETS_MEMBER, *(_TRANSLATION_MEMBER.format(language=code) for code in _languages())]
     if _complete(target, members):
         return target
-    executable = shutil.which(npm)
-    if executable is None:
-        raise BrandIndexError(
-            f"{npm} not found on PATH: install Node.js and npm to fetch {PRESETS_PACKAGE}@{PRESETS_VERSION}"
-        )
     cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="presets-") as scratch:
-        spec = f"{PRESETS_PACKAGE}@{PRESETS_VERSION}"
-        done = subprocess.run(
-            [executable, "pack", spec, "--silent"], cwd=scratch, capture_output=True, text=True, check=False
-        )
-        tarballs = sorted(Path(scratch).glob("*.tgz"))
-        if done.returncode != 0 or len(tarballs) != 1:
-            last = (done.stderr.strip().splitlines() or ["no tarball written"])[-1]
-            raise BrandIndexError(f"npm pack {spec} failed (exit {done.returncode}): {last}")
-        verify_sha256(tarballs[0], PRESETS_SHA256)
+        tarball = npm_pack(PRESETS_PACKAGE, PRESETS_VERSION, PRESETS_SHA256, Path(scratch), npm=npm)
         staging = Path(scratch) / "out"
-        with tarfile.open(tarballs[0], "r:gz") as archive:
+        with tarfile.open(tarball, "r:gz") as archive:
             for name in members:
                 member = archive.extractfile(name)
                 if member is None:
-                    raise BrandIndexError(f"{tarballs[0].name} has no {name}")
+                    raise BrandIndexError(f"{tarball.name} has no {name}")
                 out_path = staging / _relative(name)
                 out_path.parent.mkdir(parents=True, exist_ok=True)
                 with member, out_path.open("wb") as out:
