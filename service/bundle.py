@@ -201,11 +201,8 @@ class ModelBundle:
 
 
 def default_model_dir() -> Path:
-    """The bundle to serve when none is configured: ``TXC_MODEL_DIR``, else ``<models>/<index.default>``
-    with ``<models>`` from ``default_models_dir``."""
-    configured = os.environ.get("TXC_MODEL_DIR")
-    if configured:
-        return Path(configured)
+    """The bundle to serve when none is configured: ``<models>/<index.default>`` with ``<models>`` from
+    ``default_models_dir``. ``TXC_MODEL_DIR`` is read once at the edge, by ``Settings().model_dir``."""
     models = default_models_dir()
     index_path = models / INDEX_FILE
     if not index_path.is_file():

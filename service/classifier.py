@@ -93,7 +93,7 @@ class Classifier:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bundle = bundle
-        self.settings = settings or Settings()
+        self.settings = settings or Settings.defaults()
         self._tokenizer = tokenizer
         self._engine = engine
         self._cache: ResultCache[Probabilities] = ResultCache(self.settings.cache_size)
@@ -107,10 +107,12 @@ class Classifier:
     @classmethod
     def load(cls, path: Path | str | None = None, settings: Settings | None = None) -> Classifier:
         """Verify and load a bundle (default: ``settings.model_dir``, else ``default_model_dir()``).
+        Without ``settings`` the defaults apply (``Settings.defaults()``: no ``TXC_*`` variable is read;
+        build ``Settings()`` at your edge to configure from the environment).
 
         Raises ``BundleError`` with one line naming the file and the problem.
         """
-        settings = settings or Settings()
+        settings = settings or Settings.defaults()
         directory = Path(path) if path is not None else settings.model_dir or default_model_dir()
         # One ONNX Runtime session per start: the serving one is also the one the bundle checks.
         bundle = ModelBundle.load(directory, open_model=False)

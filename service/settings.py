@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 __all__ = ["Settings", "available_cores"]
 
@@ -24,11 +24,18 @@ def available_cores() -> int:
 
 
 class Settings(BaseSettings):
-    """Serving settings. Build once (``Settings()`` reads the environment) and pass it down."""
+    """Serving settings. Build once at the edge (``Settings()`` reads the environment) and pass it down;
+    library code that is given none uses ``Settings.defaults()``, which reads no ``TXC_*`` variable."""
 
     model_config = SettingsConfigDict(
         env_prefix="TXC_", extra="ignore", frozen=True, protected_namespaces=("settings_",)
     )
+
+    @classmethod
+    def defaults(cls, **values: Any) -> Settings:
+        """The field defaults (and ``values``), validated, with no ``TXC_*`` variable read: what library
+        use gets when the caller passes no settings (``Classifier.load(path)``)."""
+        return _DefaultsOnly(**values)
 
     model_dir: Path | None = Field(
         default=None,
@@ -296,3 +303,18 @@ class Settings(BaseSettings):
     @property
     def request_timeout_s(self) -> float:
         return self.request_timeout_ms / 1000.0
+
+
+class _DefaultsOnly(Settings):
+    """``Settings`` from the field defaults and explicit values only: no environment, no dotenv."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)

@@ -90,10 +90,11 @@ def _parser() -> argparse.ArgumentParser:
 def _check_isa(args: argparse.Namespace) -> int:
     from service.bundle import ModelBundle, default_model_dir
     from service.normalize import normalize_text
+    from service.settings import Settings
     from training.data import sample_narrations
     from training.isa import IsaUnavailable, compare_on_emulated_cpu
 
-    bundle = ModelBundle.load(args.model_dir or default_model_dir())
+    bundle = ModelBundle.load(args.model_dir or Settings().model_dir or default_model_dir())
     texts = [normalize_text(n.text) for n in sample_narrations(args.texts, seed=0, split="test")]
     print(f"scoring {len(texts)} narrations with {bundle.path} here and under qemu -cpu {args.cpu} ...")
     try:

@@ -191,9 +191,13 @@ def test_errors_are_one_line(bundle_copy: Path) -> None:
     assert "\n" not in str(error.value)
 
 
-def test_default_model_dir_follows_the_env_var(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_env_var_is_read_at_the_edge_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from service.settings import Settings
+
     monkeypatch.setenv("TXC_MODEL_DIR", str(tmp_path))
-    assert default_model_dir() == tmp_path
+    assert Settings().model_dir == tmp_path
+    assert Settings.defaults().model_dir is None
+    assert default_model_dir() != tmp_path  # library code reads the index, not the environment
 
 
 def test_default_model_dir_reads_the_index(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

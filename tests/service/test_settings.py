@@ -32,3 +32,27 @@ def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TXC_MAX_BATCH_SIZE", "0")
     with pytest.raises(ValueError, match="max_batch_size"):
         Settings()
+
+
+def test_library_defaults_read_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TXC_MAX_BATCH_TOKENS", "1024")
+    monkeypatch.setenv("TXC_CACHE_SIZE", "7")
+    defaults = Settings.defaults()
+    assert defaults.max_batch_tokens == Settings.model_fields["max_batch_tokens"].default
+    assert defaults.cache_size == Settings.model_fields["cache_size"].default
+    assert Settings.defaults(cache_size=3).cache_size == 3
+    assert isinstance(defaults, Settings)
+    with pytest.raises(ValueError, match="max_batch_size"):
+        Settings.defaults(max_batch_size=0)
+
+
+def test_a_classifier_given_no_settings_ignores_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tiny_bundle: Path
+) -> None:
+    from service.classifier import Classifier
+
+    monkeypatch.setenv("TXC_CACHE_SIZE", "0")
+    monkeypatch.setenv("TXC_MAX_BATCH_SIZE", "3")
+    classifier = Classifier.load(tiny_bundle)
+    assert classifier.settings.max_batch_size == Settings.model_fields["max_batch_size"].default
+    assert classifier.settings.cache_size == Settings.model_fields["cache_size"].default
