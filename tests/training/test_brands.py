@@ -461,3 +461,9 @@ def test_a_reviewed_name_labels_every_index_brand_of_that_name(index: BrandIndex
     walmarts = [brand for brand in index.brands if match_key(brand.name) == "walmart"]
     assert walmarts
     assert {brand.label for brand in walmarts} == {"GENERAL_MERCHANDISE"}
+
+
+def test_a_reviewed_key_wins_over_a_clear_vote() -> None:
+    # NSI lists Walmart Supercenter as a supermarket; the guide files superstores as GENERAL_MERCHANDISE.
+    rows = _index(*(_brand("Walmart Supercenter", "FOOD_AND_DRINK") for _ in range(3)))
+    assert gazetteer_entries(rows)["walmart supercenter"] == "GENERAL_MERCHANDISE"

@@ -641,12 +641,12 @@ def _build_gazetteer(
             excluded += 1
         elif len(words) == 1 and key not in kept_common and _zipf(key) >= _COMMON_ZIPF:
             common += 1
+        elif key in reviewed:  # a reviewed decision wins over the vote ("walmart supercenter")
+            entries[key] = reviewed[key]
         else:
             label, count = votes[key].most_common(1)[0]
             if count >= _MAJORITY * sum(votes[key].values()):
                 entries[key] = label
-            elif key in reviewed:
-                entries[key] = reviewed[key]
             else:
                 ambiguous += 1
     return entries, GazetteerStats(len(votes), ambiguous, too_short, too_long, excluded, common)
@@ -662,8 +662,9 @@ def gazetteer_entries(index: BrandIndex, *, exclude_words: frozenset[str] | None
       "lucky"), unless ``common_word_brands.txt`` keeps them by review ("next", "three", "costa");
     plus, as keys, the first words of multi-word brand names that are no word at all ("bunnings");
     - ambiguous keys: brands of different labels share the key and no label has 2/3 of them (a key that
-      is a brand's own name counts only brands so named, see :func:`_votes`), unless
-      ``gazetteer_keys.tsv`` settles the key by review (walmart, target, coles, lowes, ...).
+      is a brand's own name counts only brands so named, see :func:`_votes`);
+    and ``gazetteer_keys.tsv`` settles a key by review whatever its vote (walmart, walmart supercenter,
+    target, coles, lowes, ...).
     """
     return _build_gazetteer(index, exclude_words)[0]
 
