@@ -50,7 +50,7 @@ from loadtests.openloop import LoadResult, build_schedule, run_open_loop
 from loadtests.servers import REPO_ROOT, RunningServer, ServerSpec
 from loadtests.traffic import NarrationPool, SizeRange
 
-__all__ = ["main", "measure_raw_engine", "server_specs"]
+__all__ = ["main", "measure_raw_engine", "number_cell", "server_specs", "write_results"]
 
 ALL_ROWS = ("raw", "naive", "ours-unbatched", "ours", "ours-nocache", "bentoml", "mlserver", "ray")
 OUR_ROWS = frozenset({"ours-unbatched", "ours", "ours-nocache"})
@@ -361,6 +361,18 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def number_cell(value: float | None, digits: int) -> str:
+    """A Markdown table cell: ``value`` to ``digits`` decimals, or "-" when there is none."""
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def write_results(results: dict[str, Any], path: Path) -> None:
+    """Record the load average after the run in ``results`` and write them as JSON to ``path``."""
+    results["load_average_after"] = os.getloadavg()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+
+
 def summarize(
     results: dict[str, Any], bound_ms: float, equal_p99_ms: Sequence[float] = (100.0, 250.0, 1000.0)
 ) -> list[dict[str, Any]]:
@@ -569,11 +581,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             model_dir, texts, args.raw_batch, args.threads, args.duration_s, by_length=True
         )
         print(f"raw engine, length-sorted batches: {results['raw_by_length']['texts_per_s']:.1f} texts/s")
-    results["load_average_after"] = os.getloadavg()
     results["summary"] = summarize(results, args.latency_bound_ms, equal_p99_ms)
     print_tables(results, args.latency_bound_ms, equal_p99_ms)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(results, args.out)
     if args.plot:
         plot(results, args.plot, args.latency_bound_ms)
     return 0

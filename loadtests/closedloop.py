@@ -30,7 +30,9 @@ from loadtests.benchmark import (
     machine_info,
     measure_raw_engine,
     naive_checkpoint,
+    number_cell,
     server_specs,
+    write_results,
 )
 from loadtests.openloop import WireFormat
 from loadtests.requestlog import percentile_ms
@@ -138,39 +140,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs = []
         with RunningServer(spec, args.log_dir / f"{name}.log") as server:
             for size in sizes:
-                asyncio.run(
-                    run_closed_loop(
-                        server.base_url,
-                        spec.wire_format,
-                        texts,
-                        clients=args.clients,
-                        size=size,
-                        seconds=args.warmup_s,
+                for seconds in (args.warmup_s, args.seconds):  # a warm-up run, then the measured one
+                    run = asyncio.run(
+                        run_closed_loop(
+                            server.base_url,
+                            spec.wire_format,
+                            texts,
+                            clients=args.clients,
+                            size=size,
+                            seconds=seconds,
+                        )
                     )
-                )
-                run = asyncio.run(
-                    run_closed_loop(
-                        server.base_url,
-                        spec.wire_format,
-                        texts,
-                        clients=args.clients,
-                        size=size,
-                        seconds=args.seconds,
-                    )
-                )
                 runs.append(run)
                 ratio = f"{run['texts_per_s'] / raw:.2f}" if raw else "-"
-                p50 = "-" if run["p50_ms"] is None else f"{run['p50_ms']:.1f}"
-                p99 = "-" if run["p99_ms"] is None else f"{run['p99_ms']:.1f}"
+                p50, p99 = number_cell(run["p50_ms"], 1), number_cell(run["p99_ms"], 1)
                 print(
                     f"| {name} | {args.clients} | {size} | {run['texts_per_s']:.0f} | {p50} | {p99} | "
                     f"{run['failures']}/{run['requests']} | {ratio} |",
                     flush=True,
                 )
         results["rows"][name] = {"env": dict(spec.env), "runs": runs}
-    results["load_average_after"] = os.getloadavg()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(results, args.out)
     return 0
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import statistics
@@ -29,7 +28,7 @@ from typing import Any
 
 import aiohttp
 
-from loadtests.benchmark import default_model_dir, machine_info
+from loadtests.benchmark import default_model_dir, machine_info, number_cell, write_results
 from loadtests.servers import REPO_ROOT, RunningServer, ServerSpec
 from loadtests.traffic import NarrationPool, classify_body
 
@@ -103,10 +102,6 @@ async def run_mixed(
     }
 
 
-def _number(value: float | None, digits: int) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -173,14 +168,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(
                     f"| {budget:g} | {' '.join(args.extra_env) or '-'} | {repeat} | "
                     f"{measured['small_requests']} | "
-                    f"{_number(measured['small_p50_ms'], 1)} | {_number(measured['small_p99_ms'], 1)} | "
-                    f"{_number(measured['small_max_ms'], 1)} | {measured['bulk_wall_s']:.2f} |",
+                    f"{number_cell(measured['small_p50_ms'], 1)} | "
+                    f"{number_cell(measured['small_p99_ms'], 1)} | "
+                    f"{number_cell(measured['small_max_ms'], 1)} | {measured['bulk_wall_s']:.2f} |",
                     flush=True,
                 )
         results["rows"].append({"latency_budget_ms": budget, "env": env, "rounds": rounds})
-    results["load_average_after"] = os.getloadavg()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(results, args.out)
     return 0
 
 
