@@ -522,12 +522,15 @@ def adapt(
 
 def _reference(bundle: Path, splits: Splits, labels: Sequence[str], threads: int) -> dict[str, Any]:
     """The card's drift reference (service.monitoring): the int8 bundle's answers on all customer rows."""
-    from training.pipeline import drift_reference
+    from service.monitoring import reference_from_predictions
+    from training.runtime import OnnxClassifier
 
     loaded = ModelBundle.load(bundle)
-    texts = splits.train.texts + splits.val.texts + splits.test.texts
-    return drift_reference(loaded.model_path, loaded.tokenizer_path, texts, max_len=loaded.max_seq_len,
-                           pad_id=loaded.pad_token_id, labels=labels, threads=threads)  # fmt: skip
+    model = OnnxClassifier(loaded.model_path, loaded.tokenizer_path, max_len=loaded.max_seq_len,
+                           pad_id=loaded.pad_token_id, threads=threads, labels=labels)  # fmt: skip
+    probs = softmax(model.logits(splits.train.texts + splits.val.texts + splits.test.texts))
+    predicted = [labels[i] for i in probs.argmax(axis=1)]
+    return reference_from_predictions(labels, predicted, probs.max(axis=1).tolist())
 
 
 def _replay(train: Split, parent: ModelBundle, settings: AdaptSettings, dropout: dict[str, float]) -> Split:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from service.monitoring import reference_from_predictions
 from service.normalize import normalize_text
 from training.baseline import score_baseline
 from training.behavioural import run_behavioural
@@ -68,7 +69,8 @@ def evaluate_candidate(
     """Metrics dict with keys ``teacher`` (if given), ``baseline`` (if there is a training split),
     ``student_fp32``, ``student_int8``, agreement,
     batch invariance, throughput (int8 and fp32), behavioural (our 16 ``labels`` only) and abstain
-    results; per-label scores and plots are keyed by ``labels`` (the model's outputs in order)."""
+    results; per-label scores and plots are keyed by ``labels`` (the model's outputs in order). Also
+    ``reference``: the int8 model's answers on the test split as a card drift reference, not a metric."""
     fp32 = OnnxClassifier(fp32_path, tokenizer_path, max_len=max_len, pad_id=pad_id, threads=threads,
                           labels=labels)  # fmt: skip
     int8 = OnnxClassifier(int8_path, tokenizer_path, max_len=max_len, pad_id=pad_id, threads=threads,
@@ -104,6 +106,10 @@ def evaluate_candidate(
         "test_precision": round(float(correct[keep].mean()) if keep.any() else 1.0, 4),
     }
     metrics["by_kind"] = {"test": accuracy_by_kind(test, p_int8)}
+    # Not a metric: the card's drift reference (service.monitoring), which the caller pops.
+    metrics["reference"] = reference_from_predictions(
+        labels, [labels[i] for i in p_int8.argmax(axis=1)], p_int8.max(axis=1).tolist()
+    )
     reliability = {"held-out merchants (synthetic)": (test.labels, p_int8)}
     for name, extra in splits.extra.items():
         probs = softmax(int8.logits(extra.texts))

@@ -62,29 +62,6 @@ def _write_report(work: Path, name: str, metrics: dict[str, Any], summary: str) 
     (work / f"{name}-gate.txt").write_text(summary + "\n")
 
 
-def drift_reference(
-    model_path: Path,
-    tokenizer_path: Path,
-    texts: Sequence[str],
-    *,
-    max_len: int,
-    pad_id: int,
-    labels: Sequence[str],
-    threads: int,
-) -> dict[str, Any]:
-    """The card's drift reference (``service.monitoring``): the int8 model's answers on ``texts`` (model
-    inputs, already prepared). A build uses its synthetic test split; ``adapt`` the customer's rows."""
-    from service.engine import softmax
-    from service.monitoring import reference_from_predictions
-    from training.runtime import OnnxClassifier
-
-    model = OnnxClassifier(model_path, tokenizer_path, max_len=max_len, pad_id=pad_id, threads=threads,
-                           labels=labels)  # fmt: skip
-    probs = softmax(model.logits(list(texts)))
-    predicted = [labels[i] for i in probs.argmax(axis=1)]
-    return reference_from_predictions(labels, predicted, probs.max(axis=1).tolist())
-
-
 def _quantize_and_gate(
     config: BuildConfig,
     *,
@@ -133,6 +110,7 @@ def _quantize_and_gate(
         plots_dir=staging,
         teacher_test_logits=teacher_logits, prepare_text=prepare_text, labels=labels,
     )  # fmt: skip
+    reference = metrics.pop("reference")  # the card's drift reference: the test split's answers
     metrics.update(extra_metrics or {})
     report = check(metrics, config.gate)
     if extra_checks is not None:
@@ -144,10 +122,6 @@ def _quantize_and_gate(
         report.summary(),
     )
     print(report.summary(), flush=True)
-    reference = drift_reference(
-        int8_path, tokenizer_path, splits.test.texts, max_len=max_len, pad_id=pad_id, labels=labels,
-        threads=config.threads,
-    )  # fmt: skip
     full_card = {
         "reference": reference,
         **card,
