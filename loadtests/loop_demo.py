@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
 import random
 import shutil
@@ -36,12 +35,12 @@ from typing import Any
 
 from loadtests.dashboard import query_panels, render
 from loadtests.openloop import TxclassifyFormat, build_schedule, run_open_loop
-from loadtests.servers import REPO_ROOT, RunningServer, ServerSpec, free_port
+from loadtests.servers import RunningServer, ServerSpec, free_port
 from loadtests.traffic import SizeRange
+from training.eval import DevRow, load_devset
 
 __all__ = ["main"]
 
-DEVSET = REPO_ROOT / "training" / "eval" / "devset.csv"
 #: Phase two leans on these labels: the served label mix moves away from the reference.
 _SHIFTED = ("TRANSFER_IN", "TRANSFER_OUT", "INCOME", "LOAN_PAYMENTS")
 
@@ -52,11 +51,6 @@ def _post(url: str, body: dict[str, Any]) -> Any:
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
-
-
-def _devset() -> list[dict[str, str]]:
-    with DEVSET.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
 
 
 def _start_prometheus(binary: str, target: str, work: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -86,9 +80,9 @@ def _start_prometheus(binary: str, target: str, work: Path) -> tuple[subprocess.
     raise RuntimeError(f"prometheus did not become ready; see {work / 'prometheus.log'}")
 
 
-def _feedback(base_url: str, rows: list[dict[str, str]], start: int, count: int) -> int:
+def _feedback(base_url: str, rows: list[DevRow], start: int, count: int) -> int:
     items = [
-        {"id": f"dev-{start + i}", "text": row["text"], "label": row["label"], "direction": row["direction"]}
+        {"id": f"dev-{start + i}", "text": row.text, "label": row.label, "direction": row.direction}
         for i, row in enumerate(rows[start : start + count])
     ]
     answer = _post(f"{base_url}/v1/feedback", {"feedback": items})
@@ -137,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "TXC_LOG_LEVEL": "warning",
     }
     command = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", "{port}"]
-    devset = _devset()
+    devset = load_devset()  # the hand-labelled dev set: corrections with human labels
     random.Random(3).shuffle(devset)
     seconds = args.minutes * 60
     started = time.time()
