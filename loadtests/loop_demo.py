@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import json
 import random
 import shutil
@@ -118,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     shifted = [n.text for n in narrations if n.label in _SHIFTED] + usual[:3000]
     random.Random(5).shuffle(shifted)
     sample = work / "reference.csv"
-    sample.write_text("text\n" + "".join(json.dumps(t) + "\n" for t in usual[:5000]), encoding="utf-8")
+    with sample.open("w", newline="", encoding="utf-8") as handle:  # CSV quoting, not JSON's
+        writer = csv.writer(handle)
+        writer.writerow(["text"])
+        writer.writerows([text] for text in usual[:5000])
     subprocess.run(
         [sys.executable, "-m", "service.cli", "reference", str(sample), "--model-dir", str(bundle)],
         check=True,
