@@ -1,15 +1,16 @@
 """Model bundles: the one definition of the format; find one, read it, refuse it loudly if inconsistent.
 
 A bundle is a directory with ``model.onnx``, ``tokenizer.json``, ``labels.json`` (the one list of the
-model's labels, in output order: any taxonomy) and ``model_card.json``, and optionally ``gazetteer.tsv``
-(docs/architecture.md). This module reads it (``ModelBundle.load``), writes it (``write_bundle``, which
-publishes only what ``ModelBundle.load`` accepts) and keeps the directory's ``index.json`` (``default``,
-``previous``, ``bundles``; ``promote``/``rollback``). ``ModelBundle.load`` checks everything that can be
-checked before serving: files present, card keys, the model's sha256, the normalisation version, the
-card's ``inputs`` against the files, that the tokenizer loads, and that the graph's output width equals the
-number of labels (on the caller's own ONNX Runtime session when it passes ``open_model=False`` and then
-calls ``check_session``: one session per start). Every failure is a ``BundleError`` whose message is one
-line naming the file and the problem, so a pod that cannot serve says why in its first log line.
+model's labels, in output order: any taxonomy) and ``model_card.json``, and optionally ``gazetteer.tsv`` and
+``lexical.npz`` (docs/architecture.md). This module reads it (``ModelBundle.load``), writes it
+(``write_bundle``, which publishes only what ``ModelBundle.load`` accepts) and keeps the directory's
+``index.json`` (``default``, ``previous``, ``bundles``; ``promote``/``rollback``). ``ModelBundle.load``
+checks everything that can be checked before serving: files present, card keys, the model's sha256, the
+normalisation version, the card's ``inputs`` and ``lexical`` against the files, that the tokenizer loads,
+and that the graph's output width equals the number of labels (on the caller's own ONNX Runtime session when
+it passes ``open_model=False`` and then calls ``check_session``: one session per start). Every failure is a
+``BundleError`` whose message is one line naming the file and the problem, so a pod that cannot serve says
+why in its first log line.
 
 The card's optional ``inputs`` says what the model reads besides the narration::
 
@@ -21,6 +22,13 @@ a brand-hint prefix from ``gazetteer.tsv`` (``null`` when the bundle has none). 
 ``inputs`` (every bundle before ``txc-norm-2``) reads as ``{"direction": false, "gazetteer": null}``.
 The gazetteer's labels are hint words the model reads, not necessarily its output labels: a bundle adapted
 to a customer's own taxonomy keeps its parent's gazetteer and hints.
+
+The card's optional ``lexical`` describes ``lexical.npz``, a character-n-gram model whose log-probabilities
+are mixed with the ONNX model's (``service/lexical.py``)::
+
+    "lexical": {"features": 180000, "sha256": "...", "student_weight": 0.9, "lexical_weight": 0.7}
+
+Absent or ``null``: the bundle serves the ONNX model's output alone (every bundle before 2.0.0).
 """
 
 from __future__ import annotations
@@ -33,11 +41,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.errors import BundleError
 from service.gazetteer import Gazetteer
 from service.normalize import NORMALIZATION_VERSION, SUPPORTED_NORMALIZATIONS, hint_words
+
+if TYPE_CHECKING:
+    from service.lexical import LexicalModel
 
 __all__ = [
     "BUNDLE_FILES",
@@ -45,6 +56,7 @@ __all__ = [
     "GAZETTEER_FILE",
     "INDEX_FILE",
     "LABELS_FILE",
+    "LEXICAL_FILE",
     "MODEL_FILE",
     "TOKENIZER_FILE",
     "BundleIndex",
@@ -56,6 +68,7 @@ __all__ = [
     "default_model_dir",
     "default_models_dir",
     "file_sha256",
+    "lexical_card",
     "output_width",
     "promote",
     "read_index",
@@ -70,8 +83,9 @@ TOKENIZER_FILE = "tokenizer.json"
 LABELS_FILE = "labels.json"
 CARD_FILE = "model_card.json"
 GAZETTEER_FILE = "gazetteer.tsv"
+LEXICAL_FILE = "lexical.npz"
 INDEX_FILE = "index.json"
-#: Files every bundle has; ``GAZETTEER_FILE`` is the one optional file the loader reads.
+#: Files every bundle has; ``GAZETTEER_FILE`` and ``LEXICAL_FILE`` are the optional files the loader reads.
 BUNDLE_FILES = (MODEL_FILE, TOKENIZER_FILE, LABELS_FILE, CARD_FILE)
 _REQUIRED_CARD_KEYS: Mapping[str, type | tuple[type, ...]] = {
     "name": str,
@@ -119,7 +133,8 @@ class ModelBundle:
     """A verified bundle on disk. Build it with ``ModelBundle.load``.
 
     ``normalization`` is one of ``SUPPORTED_NORMALIZATIONS``; ``gazetteer`` is loaded from
-    ``gazetteer.tsv`` exactly when ``inputs.gazetteer`` is set.
+    ``gazetteer.tsv`` exactly when ``inputs.gazetteer`` is set, ``lexical`` from ``lexical.npz`` exactly
+    when the card's ``lexical`` is.
     """
 
     path: Path
@@ -133,6 +148,7 @@ class ModelBundle:
     normalization: str
     inputs: BundleInputs
     gazetteer: Gazetteer | None = field(default=None, repr=False, compare=False)
+    lexical: LexicalModel | None = field(default=None, repr=False, compare=False)
 
     @property
     def model_path(self) -> Path:
@@ -161,6 +177,7 @@ class ModelBundle:
         labels = _read_labels(directory / LABELS_FILE)
         inputs = card_inputs(directory / CARD_FILE, card)
         gazetteer = _read_gazetteer(directory, inputs)
+        lexical = _read_lexical(directory, card, len(labels))
         digest = file_sha256(directory / MODEL_FILE)
         if digest != card["model_sha256"].lower():
             raise BundleError(
@@ -184,6 +201,7 @@ class ModelBundle:
             normalization=card["normalization"],
             inputs=inputs,
             gazetteer=gazetteer,
+            lexical=lexical,
         )
         if open_model:
             bundle.check_session(_open_session(bundle.model_path))
@@ -309,6 +327,40 @@ def _read_gazetteer(directory: Path, inputs: BundleInputs) -> Gazetteer | None:
     return gazetteer
 
 
+def lexical_card(model: LexicalModel, path: Path) -> dict[str, Any]:
+    """The card's ``lexical`` value for ``model`` saved at ``path``."""
+    return {
+        "features": len(model.vocabulary),
+        "sha256": file_sha256(path),
+        "student_weight": model.student_weight,
+        "lexical_weight": model.lexical_weight,
+    }
+
+
+def _read_lexical(directory: Path, card: Mapping[str, Any], num_labels: int) -> LexicalModel | None:
+    path = directory / LEXICAL_FILE
+    described = card.get("lexical")
+    if described is None:
+        if path.exists():
+            raise BundleError(f"{path}: present, but the card has no 'lexical'")
+        return None
+    keys = {"features", "sha256", "student_weight", "lexical_weight"}
+    if not isinstance(described, dict) or set(described) != keys:
+        raise BundleError(f"{directory / CARD_FILE}: 'lexical' must be null or an object with {sorted(keys)}")
+    if not path.is_file():
+        raise BundleError(f"{path}: missing from the bundle (the card's 'lexical' names one)")
+    digest = file_sha256(path)
+    if digest != str(described["sha256"]).lower():
+        raise BundleError(f"{path}: sha256 {digest} does not match the card's (corrupt or replaced file)")
+    from service.lexical import LexicalModel
+
+    model = LexicalModel.load(path, num_labels)
+    found = lexical_card(model, path)
+    if found != described:
+        raise BundleError(f"{path}: holds {found}; the card says {dict(described)}")
+    return model
+
+
 def _read_labels(path: Path) -> tuple[str, ...]:
     labels = _read_json(path)
     if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels):
@@ -385,7 +437,7 @@ def _one_line(error: BaseException) -> str:
 
 #: Card keys the writer decides; a caller's ``card`` may not set them.
 WRITER_KEYS = frozenset({"name", "version", "labels", "normalization", "inputs", "model_sha256",
-                         "model_bytes", "created", "gate"})  # fmt: skip
+                         "model_bytes", "created", "gate", "lexical"})  # fmt: skip
 
 
 def write_bundle(
@@ -400,6 +452,7 @@ def write_bundle(
     gate: Mapping[str, Any],
     inputs: BundleInputs = BundleInputs(),
     gazetteer: Gazetteer | None = None,
+    lexical: LexicalModel | None = None,
     extra_files: Mapping[str, Path] | None = None,
     make_default: bool = True,
 ) -> Path:
@@ -409,13 +462,13 @@ def write_bundle(
     tokenizer ships without fixed truncation/padding (the service truncates at ``max_seq_len`` and pads per
     batch), and the staged directory is loaded with ``ModelBundle.load`` before it replaces anything: a
     bundle the service would refuse is never published (``BundleError``). ``inputs`` must name
-    ``gazetteer`` exactly when one is given. ``make_default``: the index's default becomes this bundle
-    (an index without a default always gets one).
+    ``gazetteer`` exactly when one is given; ``lexical`` ships as ``lexical.npz``. ``make_default``: the
+    index's default becomes this bundle (an index without a default always gets one).
     """
     reserved = sorted(WRITER_KEYS & set(card))
     if reserved:
         raise ValueError(f"card keys {reserved} are set by the writer")
-    clashes = sorted(set(extra_files or {}) & {*BUNDLE_FILES, GAZETTEER_FILE})
+    clashes = sorted(set(extra_files or {}) & {*BUNDLE_FILES, GAZETTEER_FILE, LEXICAL_FILE})
     if clashes:
         raise ValueError(f"extra_files {clashes} would replace bundle files")
     if (inputs.gazetteer is None) != (gazetteer is None) or (
@@ -435,6 +488,8 @@ def write_bundle(
         (staging / LABELS_FILE).write_text(json.dumps(list(labels), indent=2, ensure_ascii=False) + "\n")
         if gazetteer is not None:
             gazetteer.write(staging / GAZETTEER_FILE)
+        if lexical is not None:
+            lexical.save(staging / LEXICAL_FILE)
         for filename, source in (extra_files or {}).items():
             shutil.copyfile(source, staging / filename)
         full_card = {
@@ -443,6 +498,7 @@ def write_bundle(
             **card,
             "normalization": NORMALIZATION_VERSION,
             "inputs": inputs.as_card(),
+            **({} if lexical is None else {"lexical": lexical_card(lexical, staging / LEXICAL_FILE)}),
             "model_sha256": file_sha256(staging / MODEL_FILE),
             "model_bytes": (staging / MODEL_FILE).stat().st_size,
             "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

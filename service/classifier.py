@@ -5,7 +5,9 @@
 callers share model batches. Both give the same numbers for the same text: every batch is padded to its own
 longest item and each text is scored independently of its neighbours. What the model reads is
 ``service.normalize.model_input`` of the text, its direction (if the bundle reads directions) and the
-bundle gazetteer's brand hint (if it has one); that string is also the cache key.
+bundle gazetteer's brand hint (if it has one); that string is also the cache key. A bundle with a lexical
+model (``service/lexical.py``) mixes its scores of that same string with the ONNX model's logits, row by
+row, in the same worker thread.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from service.tokenization import TextTokenizer, TokenIds
 __all__ = ["Classification", "Classifier", "ClassifierObserver", "LabelScore", "Prediction"]
 
 Probabilities = npt.NDArray[np.float32]
+#: What one batched item carries to the worker: its token ids and its model input (for the lexical model).
+ModelRow = tuple[TokenIds, str]
 
 #: Requests of at most this many texts are normalised and tokenised on the event loop (tens of
 #: microseconds): handing them to a thread and back costs more than the work.
@@ -101,7 +105,7 @@ class Classifier:
         self._observer = observer
         self._clock = clock
         self._executor: ThreadPoolExecutor | None = None
-        self._batcher: Batcher[TokenIds, Probabilities] | None = None
+        self._batcher: Batcher[ModelRow, Probabilities] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
@@ -129,7 +133,7 @@ class Classifier:
     # -- state -----------------------------------------------------------------------------------------
 
     @property
-    def batcher(self) -> Batcher[TokenIds, Probabilities] | None:
+    def batcher(self) -> Batcher[ModelRow, Probabilities] | None:
         return self._batcher
 
     def set_observer(self, observer: ClassifierObserver) -> None:
@@ -180,7 +184,7 @@ class Classifier:
             ids = self._tokenizer.encode(unique)
             scored: dict[str, Probabilities] = {}
             for chunk in self._chunks(ids):
-                probabilities = softmax(self._engine.run([ids[i] for i in chunk]))
+                probabilities = self._score([ids[i] for i in chunk], [unique[i] for i in chunk])
                 for row, i in enumerate(chunk):
                     scored[unique[i]] = probabilities[row]
             self._store(scored)
@@ -295,23 +299,33 @@ class Classifier:
 
     def _prepare(
         self, texts: Sequence[str], directions: Sequence[str | None] | None
-    ) -> tuple[list[str], dict[int, Probabilities], list[int], list[WorkItem[TokenIds]]]:
+    ) -> tuple[list[str], dict[int, Probabilities], list[int], list[WorkItem[ModelRow]]]:
         keys = self._model_inputs(texts, directions)
         rows, missing = self._lookup(keys)
         ids = self._tokenizer.encode([keys[i] for i in missing])
-        work = [WorkItem(keys[i], len(tokens), tokens) for i, tokens in zip(missing, ids, strict=True)]
+        work = [
+            WorkItem(keys[i], len(tokens), (tokens, keys[i])) for i, tokens in zip(missing, ids, strict=True)
+        ]
         return keys, rows, missing, work
 
-    async def _run_batch(self, payloads: list[TokenIds]) -> list[Probabilities]:
+    async def _run_batch(self, payloads: list[ModelRow]) -> list[Probabilities]:
         assert self._executor is not None
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._infer, payloads)
 
-    def _infer(self, payloads: list[TokenIds]) -> list[Probabilities]:
+    def _infer(self, payloads: list[ModelRow]) -> list[Probabilities]:
         # Timed here, in the worker: the batcher's cost model needs the model's time, not the event
         # loop's delay in noticing that the batch is done.
         started = time.perf_counter()
-        return TimedResults(softmax(self._engine.run(payloads)), time.perf_counter() - started)
+        probabilities = self._score([ids for ids, _ in payloads], [text for _, text in payloads])
+        return TimedResults(probabilities, time.perf_counter() - started)
+
+    def _score(self, ids: list[TokenIds], inputs: list[str]) -> Probabilities:
+        """Probabilities for one batch: the ONNX model's, mixed with the lexical model's if the bundle has
+        one (row by row: a text's answer never depends on its batch-mates)."""
+        logits = self._engine.run(ids)
+        lexical = self.bundle.lexical
+        return softmax(logits if lexical is None else lexical.mix(logits, inputs))
 
     # -- shared helpers ----------------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ from service.bundle import ModelBundle, file_sha256
 from service.engine import softmax
 from service.errors import BundleError
 from service.normalize import normalize_text
-from training.config import BuildConfig, GateConfig, QuantConfig, StudentConfig
+from training.config import BuildConfig, GateConfig, LexicalConfig, QuantConfig, StudentConfig
 from training.dataset import LabelledRow, Split, Splits, prepare, read_csv
 from training.gate import Check, GateFailed
 from training.labels import LABELS
@@ -239,6 +239,9 @@ def _parent_config(parent: ModelBundle, name: str, version: str, output_dir: Pat
     quant = _known(QuantConfig, built.get("quant") or {})
     student = replace(_known(StudentConfig, built.get("student") or {}), max_len=parent.max_seq_len)
     inherited = _known(GateConfig, built.get("gate") or {})
+    # A parent that ships a lexical model gets a child with one, fitted on the customer's rows.
+    lexical = _known(LexicalConfig, built.get("lexical") or {})
+    lexical = replace(lexical, enabled=lexical.enabled or parent.lexical is not None)
     gate = GateConfig(
         min_macro_f1=0.0, max_teacher_gap=1.0,
         min_gain_over_baseline=settings.min_gain_over_baseline,
@@ -251,7 +254,7 @@ def _parent_config(parent: ModelBundle, name: str, version: str, output_dir: Pat
     )  # fmt: skip
     return BuildConfig(
         name=name, version=version, seed=settings.seed, output_dir=str(output_dir), work_dir=str(work_dir),
-        threads=settings.threads, student=student, quant=quant, gate=gate,
+        threads=settings.threads, student=student, quant=quant, lexical=lexical, gate=gate,
     )  # fmt: skip
 
 
@@ -357,12 +360,14 @@ def _soft_targets(
 
 
 def _score_parent(parent: ModelBundle, splits: Splits, threads: int) -> dict[str, Any]:
-    """The parent's int8 bundle (calibrated, as served) on the eval split and the dev set."""
+    """The parent's int8 bundle (calibrated, with its lexical model: as served) on the eval split and the
+    dev set."""
     from training.evaluate import score
     from training.runtime import OnnxClassifier
 
     model = OnnxClassifier(parent.model_path, parent.tokenizer_path, max_len=parent.max_seq_len,
                            pad_id=parent.pad_token_id, threads=threads, labels=parent.labels)  # fmt: skip
+    model = model.with_lexical(parent.lexical)
     out: dict[str, Any] = {"name": parent.name, "version": parent.version}
     for key, split in (("eval", splits.test), ("dev", splits.extra.get("dev"))):
         if split is not None:
@@ -528,6 +533,7 @@ def _reference(bundle: Path, splits: Splits, labels: Sequence[str], threads: int
     loaded = ModelBundle.load(bundle)
     model = OnnxClassifier(loaded.model_path, loaded.tokenizer_path, max_len=loaded.max_seq_len,
                            pad_id=loaded.pad_token_id, threads=threads, labels=labels)  # fmt: skip
+    model = model.with_lexical(loaded.lexical)
     probs = softmax(model.logits(splits.train.texts + splits.val.texts + splits.test.texts))
     predicted = [labels[i] for i in probs.argmax(axis=1)]
     return reference_from_predictions(labels, predicted, probs.max(axis=1).tolist())

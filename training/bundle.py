@@ -10,6 +10,7 @@ from typing import Any
 from service.bundle import BundleInputs, GazetteerInfo, file_sha256, update_index
 from service.bundle import write_bundle as publish
 from service.gazetteer import Gazetteer
+from service.lexical import LexicalModel
 from training.gate import GateFailed, GateReport
 from training.labels import LABELS
 
@@ -28,17 +29,19 @@ def write_bundle(
     extra_files: dict[str, Path] | None = None,
     direction: bool = False,
     gazetteer: Gazetteer | None = None,
+    lexical: LexicalModel | None = None,
     labels: Sequence[str] = LABELS,
     make_default: bool = True,
 ) -> Path:
     """Write the bundle directory and return it; raises :class:`GateFailed` if the gate did not pass.
 
     ``direction``: the model was trained on ``model_input(..., direction=...)`` inputs; ``gazetteer``: the
-    table whose hints it was trained with, shipped as ``gazetteer.tsv``. Both go into the card's
-    ``inputs`` (a ``card["inputs"]`` must agree with them). ``labels``: the model's outputs in order
-    (``labels.json``). Everything else as ``service.bundle.write_bundle``: the staged bundle is loaded with
-    the service's ``ModelBundle.load`` before it replaces anything (``BundleError``), and ``ValueError``
-    if ``card`` sets a key the writer decides or ``extra_files`` names a bundle file.
+    table whose hints it was trained with, shipped as ``gazetteer.tsv``. Both go into the card's ``inputs``
+    (a ``card["inputs"]`` must agree with them); ``lexical`` ships as ``lexical.npz``. ``labels``: the
+    model's outputs in order (``labels.json``). Everything else as ``service.bundle.write_bundle``: the
+    staged bundle is loaded with the service's ``ModelBundle.load`` before it replaces anything
+    (``BundleError``), and ``ValueError`` if ``card`` sets a key the writer decides or ``extra_files`` names
+    a bundle file.
     """
     if not report.passed:
         raise GateFailed(report)
@@ -56,6 +59,6 @@ def write_bundle(
         )
     return publish(
         output_dir, name=name, version=version, model_path=model_path, tokenizer_path=tokenizer_path,
-        labels=labels, card=card, gate=report.as_dict(), inputs=inputs, gazetteer=gazetteer,
+        labels=labels, card=card, gate=report.as_dict(), inputs=inputs, gazetteer=gazetteer, lexical=lexical,
         extra_files=extra_files, make_default=make_default,
     )  # fmt: skip

@@ -14,6 +14,7 @@ __all__ = [
     "BuildConfig",
     "DataConfig",
     "GateConfig",
+    "LexicalConfig",
     "QuantConfig",
     "StudentConfig",
     "TeacherConfig",
@@ -118,6 +119,18 @@ class QuantConfig:
 
 
 @dataclass(frozen=True)
+class LexicalConfig:
+    """The bundle's lexical model (``service/lexical.py``, fitted by ``training/lexical.py``)."""
+
+    #: Fit one on the training split and ship it in the bundle, mixed with the student's output.
+    enabled: bool = False
+    #: An n-gram must occur in this many training rows to be a feature (fewer features, smaller file).
+    min_df: int = 2
+    #: Inverse regularisation strength of the logistic regression.
+    c: float = 10.0
+
+
+@dataclass(frozen=True)
 class GateConfig:
     min_macro_f1: float = 0.85
     #: Student int8 macro-F1 may trail the teacher's by at most this much (absolute).
@@ -157,6 +170,7 @@ class BuildConfig:
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     student: StudentConfig = field(default_factory=StudentConfig)
     quant: QuantConfig = field(default_factory=QuantConfig)
+    lexical: LexicalConfig = field(default_factory=LexicalConfig)
     gate: GateConfig = field(default_factory=GateConfig)
 
     def stage_key(self, *parts: Any) -> str:
@@ -175,8 +189,9 @@ def _build(cls: Any, raw: dict[str, Any]) -> Any:
         raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        sub = {"data": DataConfig, "teacher": TeacherConfig, "student": StudentConfig, "quant": QuantConfig,
-               "gate": GateConfig}.get(key) if cls is BuildConfig else None  # fmt: skip
+        sections = {"data": DataConfig, "teacher": TeacherConfig, "student": StudentConfig,
+                    "quant": QuantConfig, "lexical": LexicalConfig, "gate": GateConfig}  # fmt: skip
+        sub = sections.get(key) if cls is BuildConfig else None
         if sub is not None:
             values[key] = _build(sub, value or {})
         elif isinstance(value, list):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from service.gazetteer import Gazetteer
+from service.lexical import LexicalModel
 from service.normalize import model_input, normalize_text
 from training.bundle import write_bundle
 from training.calibration import apply_temperature, fit_temperature
@@ -99,6 +100,11 @@ def _quantize_and_gate(
     quant_info["seconds"] = round(time.perf_counter() - start, 1)
     if config.quant.temperature_scaling:
         quant_info["temperature"] = _calibrate(int8_path, tokenizer_path, max_len, pad_id, splits.val, config)
+    lexical = None
+    if config.lexical.enabled and len(splits.train):
+        lexical = _fit_lexical(
+            int8_path, tokenizer_path, max_len, pad_id, splits, config, len(labels), staging
+        )
 
     def prepare_text(text: str) -> str:
         hint = gazetteer.lookup(normalize_text(text)) if gazetteer is not None else None
@@ -108,7 +114,7 @@ def _quantize_and_gate(
         fp32_path=fp32_path, int8_path=int8_path, tokenizer_path=tokenizer_path, max_len=max_len,
         pad_id=pad_id, splits=splits, threads=config.threads, seed=config.seed, gate=config.gate,
         plots_dir=staging,
-        teacher_test_logits=teacher_logits, prepare_text=prepare_text, labels=labels,
+        teacher_test_logits=teacher_logits, prepare_text=prepare_text, labels=labels, lexical=lexical,
     )  # fmt: skip
     reference = metrics.pop("reference")  # the card's drift reference: the test split's answers
     metrics.update(extra_metrics or {})
@@ -142,7 +148,7 @@ def _quantize_and_gate(
             for name in ("confusion_int8.png", "confusion_dev.png", "reliability.png")
             if (staging / name).is_file()
         },
-        direction=direction, gazetteer=gazetteer, labels=labels, make_default=make_default,
+        direction=direction, gazetteer=gazetteer, lexical=lexical, labels=labels, make_default=make_default,
     )  # fmt: skip
 
 
@@ -163,6 +169,42 @@ def _calibrate(
         "val_ece_before": round(expected_calibration_error(val.labels, softmax(logits)), 4),
         "val_ece_after": round(expected_calibration_error(val.labels, softmax(logits / temperature)), 4),
     }
+
+
+def _fit_lexical(
+    int8_path: Path,
+    tokenizer_path: Path,
+    max_len: int,
+    pad_id: int,
+    splits: Splits,
+    config: BuildConfig,
+    num_labels: int,
+    staging: Path,
+) -> LexicalModel:
+    """The bundle's lexical model: fitted on the training split, mixed with the (calibrated) int8 model by
+    weights fitted on validation, then saved and read back, so the gate scores the file that ships."""
+    from dataclasses import replace
+
+    from service.lexical import LexicalModel
+    from training.lexical import fit_lexical, fit_mix_weights
+    from training.runtime import OnnxClassifier
+
+    start = time.perf_counter()
+    fitted = fit_lexical(
+        splits.train.texts, splits.train.labels, num_labels, min_df=config.lexical.min_df, c=config.lexical.c
+    )
+    model = OnnxClassifier(int8_path, tokenizer_path, max_len=max_len, pad_id=pad_id, threads=config.threads)
+    student_weight, lexical_weight = fit_mix_weights(
+        model.logits(splits.val.texts), fitted.logits(splits.val.texts), splits.val.labels
+    )
+    path = staging / "lexical.npz"
+    replace(fitted, student_weight=student_weight, lexical_weight=lexical_weight).save(path)
+    print(
+        f"lexical model: {len(fitted.vocabulary):,} n-grams, mix {student_weight:.3f} x student + "
+        f"{lexical_weight:.3f} x lexical (fitted on validation), {time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
+    return LexicalModel.load(path, num_labels)
 
 
 def _preflight(config: BuildConfig) -> None:

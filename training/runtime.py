@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from service.engine import OnnxEngine, softmax
+from service.lexical import LexicalModel
 from service.scheduling import DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS, plan_batches
 from service.tokenization import TextTokenizer, TokenIds
 
@@ -23,7 +25,11 @@ class OnnxClassifier:
 
     ``spin`` keeps ORT's default busy-waiting workers, as every gate measured so far did (its throughput
     check runs the model alone); the service turns spinning off because its event loop shares the cores.
+    ``logits`` mixes in the bundle's lexical model once ``with_lexical`` set one, as the service does;
+    ``run_ids`` is always the ONNX model alone.
     """
+
+    lexical: LexicalModel | None = None
 
     def __init__(
         self,
@@ -46,6 +52,12 @@ class OnnxClassifier:
         )
         self.tokenizer = TextTokenizer.from_file(tokenizer_path, max_len)
 
+    def with_lexical(self, lexical: LexicalModel | None) -> OnnxClassifier:
+        """The same session and tokenizer, answering as a bundle with ``lexical`` does."""
+        served = copy.copy(self)
+        served.lexical = lexical
+        return served
+
     def encode(self, texts: Sequence[str]) -> list[TokenIds]:
         return self.tokenizer.encode(texts)
 
@@ -66,4 +78,4 @@ class OnnxClassifier:
         lengths = [len(ids) for ids in encoded]
         for batch in plan_batches(lengths, max_batch_tokens=max_batch_tokens, max_batch_size=max_batch_size):
             out[batch] = self.run_ids([encoded[i] for i in batch])
-        return out
+        return out if self.lexical is None else self.lexical.mix(out, texts)

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from service.bundle import BundleInputs, GazetteerInfo, ModelBundle, default_model_dir
+from service.bundle import (
+    LEXICAL_FILE,
+    BundleInputs,
+    GazetteerInfo,
+    ModelBundle,
+    default_model_dir,
+    lexical_card,
+)
 from service.errors import BundleError
 from service.gazetteer import Gazetteer
+from service.lexical import LexicalModel
 from tests.fixtures.tiny_bundle import DEFAULT_LABELS
 from tests.service.conftest import HINTED_ENTRIES, add_gazetteer, edit_card
 
@@ -241,3 +251,69 @@ def test_write_reference_checks_labels_and_keeps_the_model(bundle_copy: Path) ->
     assert loaded.card["reference"]["rows"] == 3
     assert file_sha256(bundle_copy / "model.onnx") == digest
     assert not list(bundle_copy.glob("*.tmp"))
+
+
+def _lexical_model(num_labels: int) -> LexicalModel:
+    rng = np.random.default_rng(0)
+    grams = [" s", "st", "ta", "ar", " n", "ne", "et", "tf"]
+    return LexicalModel(
+        {gram: i for i, gram in enumerate(grams)},
+        np.ones(len(grams), dtype=np.float32),
+        rng.normal(size=(len(grams), num_labels)).astype(np.float32),
+        np.zeros(num_labels, dtype=np.float32),
+        2,
+        4,
+        student_weight=0.75,
+        lexical_weight=0.5,
+    )
+
+
+def add_lexical(bundle: Path) -> LexicalModel:
+    model = _lexical_model(len(DEFAULT_LABELS))
+    model.save(bundle / LEXICAL_FILE)
+    edit_card(bundle, lexical=lexical_card(model, bundle / LEXICAL_FILE))
+    return LexicalModel.load(bundle / LEXICAL_FILE, len(DEFAULT_LABELS))
+
+
+def test_a_lexical_bundle_loads_the_model_its_card_describes(bundle_copy: Path) -> None:
+    expected = add_lexical(bundle_copy)
+    bundle = ModelBundle.load(bundle_copy)
+    assert bundle.lexical is not None
+    assert bundle.lexical.vocabulary == expected.vocabulary
+    assert (bundle.lexical.student_weight, bundle.lexical.lexical_weight) == (0.75, 0.5)
+
+
+def test_a_lexical_file_the_card_does_not_name_is_refused(bundle_copy: Path) -> None:
+    _lexical_model(len(DEFAULT_LABELS)).save(bundle_copy / LEXICAL_FILE)
+    with pytest.raises(BundleError, match=r"lexical\.npz: present, but the card has no 'lexical'"):
+        ModelBundle.load(bundle_copy)
+
+
+def test_a_named_lexical_file_must_be_present(bundle_copy: Path) -> None:
+    add_lexical(bundle_copy)
+    (bundle_copy / LEXICAL_FILE).unlink()
+    with pytest.raises(BundleError, match=r"lexical\.npz: missing from the bundle"):
+        ModelBundle.load(bundle_copy)
+
+
+def test_a_replaced_lexical_file_is_refused(bundle_copy: Path) -> None:
+    add_lexical(bundle_copy)
+    replace(_lexical_model(len(DEFAULT_LABELS)), lexical_weight=0.9).save(bundle_copy / LEXICAL_FILE)
+    with pytest.raises(BundleError, match=r"lexical\.npz: sha256 .* does not match"):
+        ModelBundle.load(bundle_copy)
+
+
+def test_the_card_must_describe_the_lexical_file(bundle_copy: Path) -> None:
+    add_lexical(bundle_copy)
+    card = json.loads((bundle_copy / "model_card.json").read_text())
+    edit_card(bundle_copy, lexical={**card["lexical"], "lexical_weight": 0.25})
+    with pytest.raises(BundleError, match=r"lexical\.npz: holds .* the card says"):
+        ModelBundle.load(bundle_copy)
+
+
+def test_a_lexical_model_for_other_labels_is_refused(bundle_copy: Path) -> None:
+    model = _lexical_model(len(DEFAULT_LABELS) - 1)
+    model.save(bundle_copy / LEXICAL_FILE)
+    edit_card(bundle_copy, lexical=lexical_card(model, bundle_copy / LEXICAL_FILE))
+    with pytest.raises(BundleError, match="do not fit"):
+        ModelBundle.load(bundle_copy)

@@ -245,3 +245,33 @@ def test_directions_must_match_the_texts(hinted_bundle: Path) -> None:
     classifier = Classifier.load(hinted_bundle)
     with pytest.raises(InvalidInputError, match="1 directions for 2 texts"):
         classifier.classify(["a", "b"], directions=["debit"])
+
+
+@pytest.fixture
+def lexical_bundle(tiny_bundle: Path, tmp_path: Path) -> Path:
+    """The tiny bundle with a lexical model whose n-grams move the answers (tests/service/test_bundle.py)."""
+    from tests.service.test_bundle import add_lexical
+
+    bundle = Path(shutil.copytree(tiny_bundle, tmp_path / "lexical"))
+    add_lexical(bundle)
+    return bundle
+
+
+async def test_a_lexical_bundle_mixes_alike_on_both_paths_whatever_the_batch(
+    lexical_bundle: Path, tiny_bundle: Path
+) -> None:
+    classifier = Classifier.load(lexical_bundle, Settings(cache_size=0))
+    try:
+        via_batcher = await classifier.aclassify(TEXTS)
+    finally:
+        await classifier.drain()
+    direct = classifier.classify(TEXTS)
+    for text, a, b in zip(TEXTS, via_batcher, direct, strict=True):
+        np.testing.assert_array_equal(a.probabilities, b.probabilities)
+        (alone,) = classifier.classify([text])
+        np.testing.assert_array_equal(alone.probabilities, b.probabilities)
+    plain = Classifier.load(tiny_bundle, Settings(cache_size=0)).classify(TEXTS)
+    assert (
+        max(np.abs(a.probabilities - p.probabilities).max() for a, p in zip(direct, plain, strict=True))
+        > 1e-3
+    )

@@ -53,6 +53,29 @@ def test_tiny_build_writes_a_bundle_the_service_loads(tiny_bundle: Path, tiny_co
     assert (tiny_bundle / "confusion_int8.png").stat().st_size > 0
 
 
+def test_the_tiny_bundle_serves_its_lexical_model_mixed_as_gated(tiny_bundle: Path) -> None:
+    from service.classifier import Classifier
+
+    bundle = ModelBundle.load(tiny_bundle)
+    card = bundle.card
+    assert bundle.lexical is not None
+    assert card["lexical"]["features"] == len(bundle.lexical.vocabulary) > 100
+    # The gate judges the answers the bundle gives: the mix.
+    macro_f1_check = next(c for c in card["gate"]["checks"] if c["name"] == "macro_f1")
+    assert macro_f1_check["value"] == card["metrics"]["served"]["macro_f1"]
+    assert card["metrics"]["lexical"]["microseconds_per_text"] > 0
+    texts = ["sq *joes tacos austin tx", "netflix.com", "zelle payment to john smith", "atm withdrawal"]
+    classifier = Classifier.load(tiny_bundle)
+    served = np.stack([p.probabilities for p in classifier.classify(texts)])
+    model = OnnxClassifier(
+        bundle.model_path, bundle.tokenizer_path, max_len=bundle.max_seq_len, pad_id=bundle.pad_token_id
+    ).with_lexical(bundle.lexical)
+    inputs = classifier._model_inputs(texts, None)
+    np.testing.assert_allclose(served, softmax(model.logits(inputs)), atol=1e-6)
+    alone = softmax(model.with_lexical(None).logits(inputs))
+    assert np.abs(served - alone).max() > 1e-3  # the mix is what is served, not the ONNX output alone
+
+
 def test_tiny_int8_model_is_batch_invariant(tiny_bundle: Path) -> None:
     bundle = ModelBundle.load(tiny_bundle)
     model = OnnxClassifier(

@@ -1,0 +1,99 @@
+"""The served lexical model against scikit-learn: the same n-grams, the same scores, row by row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from service.errors import BundleError
+from service.lexical import LexicalModel, char_wb_ngrams, log_softmax, mix
+
+TEXTS = [
+    "POS PURCHASE STARBUCKS #1234 SEATTLE WA",
+    "debit | card payment to tesco stores 3297 on 14 mar",
+    "credit | NIP TRF FROM ADEBAYO O",
+    "UEBERWEISUNG AN MALERBETRIEB   KLEIN",
+    "PIX ENVIADO - ELETRICISTA JOÃO",
+    "a",
+    "x y",
+    "zzzz qqqq",  # no n-gram the model knows beyond the padding
+]
+
+
+def test_ngrams_are_scikit_learns_char_wb() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4)).build_analyzer()
+    for text in [*TEXTS, "tab\tand\nnewline", "  leading and trailing  ", ""]:
+        assert char_wb_ngrams(text, 2, 4) == analyzer(text)
+
+
+def _fitted() -> LexicalModel:
+    pytest.importorskip("sklearn")
+    from training.lexical import fit_lexical
+
+    texts = [*TEXTS[:5]] * 3 + ["starbucks coffee", "tesco express", "transfer from adebayo"]
+    labels = [0, 1, 2, 3, 2] * 3 + [0, 1, 2]
+    return fit_lexical(texts, labels, num_labels=4, min_df=1)
+
+
+def test_served_scores_equal_scikit_learns_pipeline() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    texts = [*TEXTS[:5]] * 3 + ["starbucks coffee", "tesco express", "transfer from adebayo"]
+    labels = [0, 1, 2, 3, 2] * 3 + [0, 1, 2]
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=1)
+    features = vectorizer.fit_transform(texts)
+    reference = LogisticRegression(C=10.0, max_iter=2000).fit(features, labels)
+    expected = reference.decision_function(vectorizer.transform(TEXTS))
+    served = _fitted().logits(TEXTS)
+    np.testing.assert_allclose(served, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_a_texts_scores_do_not_depend_on_its_batch_mates() -> None:
+    model = _fitted()
+    together = model.mix(np.ones((len(TEXTS), 4), dtype=np.float32), TEXTS)
+    for i, text in enumerate(TEXTS):
+        alone = model.mix(np.ones((1, 4), dtype=np.float32), [text])
+        assert np.array_equal(alone[0], together[i])
+
+
+def test_save_and_load_round_trip_within_float16(tmp_path: Path) -> None:
+    model = _fitted()
+    path = tmp_path / "lexical.npz"
+    model.save(path)
+    loaded = LexicalModel.load(path, num_labels=4)
+    assert loaded.vocabulary == model.vocabulary
+    np.testing.assert_allclose(loaded.logits(TEXTS), model.logits(TEXTS), atol=2e-2)
+    with pytest.raises(BundleError, match="do not fit"):
+        LexicalModel.load(path, num_labels=5)
+
+
+def test_an_unreadable_file_is_one_line_bundle_error(tmp_path: Path) -> None:
+    path = tmp_path / "lexical.npz"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(BundleError, match=r"lexical\.npz: not a readable lexical model"):
+        LexicalModel.load(path, num_labels=4)
+
+
+def test_mix_weights_the_two_log_probabilities() -> None:
+    student = np.asarray([[2.0, 0.0, 0.0]], dtype=np.float32)
+    lexical = np.asarray([[0.0, 3.0, 0.0]], dtype=np.float32)
+    assert np.argmax(mix(student, lexical, 1.0, 0.0)) == 0
+    assert np.argmax(mix(student, lexical, 1.0, 1.0)) == 1
+    np.testing.assert_allclose(mix(student, lexical, 1.0, 0.0), log_softmax(student), atol=1e-6)
+
+
+def test_fitted_mix_weights_prefer_the_model_that_is_right() -> None:
+    pytest.importorskip("scipy")
+    from training.lexical import fit_mix_weights
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, size=300)
+    good = np.eye(3, dtype=np.float32)[labels] * 4.0
+    noise = rng.normal(size=(300, 3)).astype(np.float32) * 3.0
+    student_weight, lexical_weight = fit_mix_weights(noise, good, labels.tolist())
+    assert lexical_weight > 3 * student_weight
