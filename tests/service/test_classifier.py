@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from service import Classifier
+from service.classifier import Prediction
 from service.errors import InvalidInputError
 from service.gazetteer import Gazetteer
 from service.settings import Settings
@@ -70,13 +71,17 @@ def test_results_do_not_depend_on_batch_neighbours(tiny_bundle: Path) -> None:
         np.testing.assert_allclose(alone.probabilities, batched.probabilities, atol=1e-5)
 
 
-async def test_async_path_matches_the_sync_path(tiny_bundle: Path) -> None:
-    classifier = Classifier.load(tiny_bundle, Settings(cache_size=0))
+async def both_paths(classifier: Classifier) -> tuple[list[Prediction], list[Prediction]]:
+    """``TEXTS`` through the batcher (then drained) and directly."""
     try:
         via_batcher = await classifier.aclassify(TEXTS)
     finally:
         await classifier.drain()
-    direct = classifier.classify(TEXTS)
+    return via_batcher, classifier.classify(TEXTS)
+
+
+async def test_async_path_matches_the_sync_path(tiny_bundle: Path) -> None:
+    via_batcher, direct = await both_paths(Classifier.load(tiny_bundle, Settings(cache_size=0)))
     for a, b in zip(via_batcher, direct, strict=True):
         assert a.label == b.label
         np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
@@ -261,11 +266,7 @@ async def test_a_lexical_bundle_mixes_alike_on_both_paths_whatever_the_batch(
     lexical_bundle: Path, tiny_bundle: Path
 ) -> None:
     classifier = Classifier.load(lexical_bundle, Settings(cache_size=0))
-    try:
-        via_batcher = await classifier.aclassify(TEXTS)
-    finally:
-        await classifier.drain()
-    direct = classifier.classify(TEXTS)
+    via_batcher, direct = await both_paths(classifier)
     for text, a, b in zip(TEXTS, via_batcher, direct, strict=True):
         np.testing.assert_array_equal(a.probabilities, b.probabilities)
         (alone,) = classifier.classify([text])
