@@ -4,11 +4,10 @@ Counting queued items is not counting work: 20,000 long items took ~33 s of mode
 30 s default deadline, and the fair scheduler advanced every admitted request together, so all of
 them finished late together (wave 2: 0 x 200 out of 32). Here a request's work is its tokens, the
 model's speed is measured (``CostModel``: tokens per second of model time, from recent batches), and
-``finish_times`` predicts when each queued request completes under the scheduler's sharing rule
-(``service/scheduling.py``, rules 4 and 5):
+``finish_times`` predicts when each queued request completes under the scheduler's sharing rule:
 
-    flows (clients; requests without a client share one anonymous flow) share the model equally, and
-    a flow's part goes to its requests one at a time, earliest deadline first (then earliest arrival).
+    flows (clients, or single anonymous requests) share the model equally, and the requests of one
+    flow share their flow's part equally (deficit round robin, item by item), until they finish.
 
 The batcher refuses a new request whose predicted finish is past its deadline, or that would push an
 admitted request past its own (``admission_verdict``), and, before each batch, withdraws requests
@@ -37,18 +36,12 @@ SHED_OPTIMISM = 1.1
 
 @dataclass(frozen=True)
 class PendingWork:
-    """A request's unfinished work: ``tokens`` still queued, in its ``flow``, due at ``deadline``;
-    ``arrival`` breaks deadline ties in the flow's service order (a newcomer: now, so it goes last)."""
+    """A request's unfinished work: ``tokens`` still queued, in its ``flow``, due at ``deadline``."""
 
     request_id: int
     flow: Hashable
     tokens: float
     deadline: float
-    arrival: float = 0.0
-
-    @property
-    def order(self) -> tuple[float, float, int]:
-        return (self.deadline, self.arrival, self.request_id)
 
 
 class CostModel:
@@ -99,22 +92,25 @@ def finish_times(work: Sequence[PendingWork], tokens_per_s: float, now: float) -
     docstring says (no later arrivals). Exact for that fluid model; O(n^2) for n requests."""
     if tokens_per_s <= 0:
         raise ValueError("the model speed must be positive")
-    queues: dict[Hashable, deque[list[float]]] = {}
-    for item in sorted(work, key=lambda item: item.order):
-        queues.setdefault(item.flow, deque()).append([float(item.tokens), float(item.request_id)])
+    remaining = {item.request_id: float(item.tokens) for item in work}
+    flow_of = {item.request_id: item.flow for item in work}
     finished: dict[int, float] = {}
     clock = now
-    while queues:
-        rate = tokens_per_s / len(queues)  # each flow's head request runs at its flow's share
-        step = min(flow_queue[0][0] for flow_queue in queues.values()) / rate
+    while remaining:
+        per_flow: dict[Hashable, int] = {}
+        for request_id in remaining:
+            per_flow[flow_of[request_id]] = per_flow.get(flow_of[request_id], 0) + 1
+        share = {
+            request_id: tokens_per_s / len(per_flow) / per_flow[flow_of[request_id]]
+            for request_id in remaining
+        }
+        step = min(remaining[request_id] / share[request_id] for request_id in remaining)
         clock += step
-        for flow in list(queues):
-            flow_queue = queues[flow]
-            flow_queue[0][0] -= rate * step
-            if flow_queue[0][0] <= 1e-9 * max(1.0, tokens_per_s):
-                finished[int(flow_queue.popleft()[1])] = clock
-                if not flow_queue:
-                    del queues[flow]
+        for request_id in list(remaining):
+            remaining[request_id] -= share[request_id] * step
+            if remaining[request_id] <= 1e-9 * max(1.0, tokens_per_s):
+                finished[request_id] = clock
+                del remaining[request_id]
     return finished
 
 

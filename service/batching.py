@@ -10,8 +10,8 @@ work to a worker thread). What it guarantees:
   before its deadline, given the work queued ahead and the measured model speed, or that would make a
   queued request miss its own, is rejected whole (429); before each batch, requests that can no longer
   finish in time are withdrawn (504 at once), so model time goes to answers that will be delivered;
-- batches cut by ``FairQueue`` (token budget, urgent items first, length buckets, fair share between
-  clients, earliest deadline first inside a client, dedup; see scheduling.py);
+- batches cut by ``FairQueue`` (token budget, urgent items first, length buckets, fair share, dedup;
+  see scheduling.py);
 - latency-aware cuts: while urgent (latency-sensitive) work waits, or arrived within
   ``latency_window_s``, each batch's token budget is what the learned ``BatchCostModel`` predicts to
   run in ``latency_budget_s``; with only bulk work about, batches are full for throughput;
@@ -52,7 +52,6 @@ from service.scheduling import (
     FairQueue,
     QueuedItem,
     QueuedRequest,
-    flow_key,
 )
 
 __all__ = ["BatchObserver", "Batcher", "BatcherConfig", "Outcome", "TimedResults", "WorkItem"]
@@ -282,12 +281,12 @@ class Batcher(Generic[P, R]):
             raise DeadlineExceededError("deadline exceeded before the request was queued")
         if tokens is None or deadline is None or not self.config.deadline_admission:
             return
-        now = self._clock()
+        flow = ("client", client_id) if client_id else ("request", -1)
         verdict = admission_verdict(
             self._pending_work(),
-            PendingWork(-1, flow_key(client_id), tokens, deadline, arrival=now),
+            PendingWork(-1, flow, tokens, deadline),
             self._cost.effective_tokens_per_s,
-            now,
+            self._clock(),
         )
         if not verdict.admit:
             self._observer.rejected("deadline")
@@ -297,11 +296,7 @@ class Batcher(Generic[P, R]):
     def _pending_work(self) -> list[PendingWork]:
         return [
             PendingWork(
-                request_id,
-                waiter.queued.flow_key,
-                waiter.queued.pending_tokens,
-                waiter.queued.deadline,
-                arrival=waiter.queued.enqueued_at,
+                request_id, waiter.queued.flow_key, waiter.queued.pending_tokens, waiter.queued.deadline
             )
             for request_id, waiter in self._waiters.items()
             if waiter.queued.pending_tokens > 0 and not waiter.future.done()
@@ -339,7 +334,7 @@ class Batcher(Generic[P, R]):
             self._last_urgent_at = now
         queued = QueuedRequest(
             request_id=request_id,
-            flow_key=flow_key(client_id),
+            flow_key=("client", client_id) if client_id else ("request", request_id),
             enqueued_at=now,
             deadline=math.inf if deadline is None else deadline,
             urgent=urgent,

@@ -16,17 +16,11 @@ Rules, in order of precedence:
    ``urgent_share`` of the budget, so a stream of small requests cannot starve bulk work.
 3. **Length buckets.** The first row chosen fixes the batch's bucket (``length // bucket_width``); only rows
    of that bucket join, so padding per row stays below ``bucket_width`` tokens.
-4. **Fairness.** Deficit round robin over *flows*: a flow is a client (``X-Client-Id``); requests without
-   one share a single anonymous flow (:func:`flow_key`). Each turn grants a flow ``quantum`` tokens. A flow
-   that has nothing for this batch's bucket keeps its turn and its place at the front, so it chooses the
-   next batch's bucket: no flow can be starved by others' lengths.
-5. **Earliest deadline first inside a flow.** A flow's requests are served in order of deadline, then
-   arrival (``QueuedRequest.order``); a later request's items join a batch only where the earlier ones
-   have none in its bucket. Sharing a flow's time among its requests made all of them finish late
-   together under overload (every request ~90% done when its deadline passed); in deadline order the
-   loss falls on the last requests, before they start, and the others finish. Small requests are urgent
-   (rule 2) and do not wait behind their own client's statements.
-6. **Dedup.** A row whose key (normalised text) is already in the batch rides along at no cost.
+4. **Fairness.** Deficit round robin over *flows*: a flow is a client (``X-Client-Id``) or, without one, a
+   single request. Each turn grants a flow ``quantum`` tokens; inside a flow, its requests take turns item
+   by item. A flow that has nothing for this batch's bucket keeps its turn and its place at the front, so
+   it chooses the next batch's bucket: no flow can be starved by others' lengths.
+5. **Dedup.** A row whose key (normalised text) is already in the batch rides along at no cost.
 """
 
 from __future__ import annotations
@@ -37,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "ANONYMOUS_FLOW",
     "DEFAULT_MAX_BATCH_SIZE",
     "DEFAULT_MAX_BATCH_TOKENS",
     "Batch",
@@ -45,20 +38,12 @@ __all__ = [
     "QueuedItem",
     "QueuedRequest",
     "fits",
-    "flow_key",
     "plan_batches",
 ]
 
 #: The budget's defaults (``Settings`` documents them as ``TXC_MAX_BATCH_TOKENS`` / ``_SIZE``).
 DEFAULT_MAX_BATCH_TOKENS = 2048
 DEFAULT_MAX_BATCH_SIZE = 64
-#: The flow of every request that names no client (rule 4).
-ANONYMOUS_FLOW: Hashable = ("anonymous",)
-
-
-def flow_key(client_id: str | None) -> Hashable:
-    """The fairness flow of a request from ``client_id`` (None or empty: the anonymous flow)."""
-    return ("client", client_id) if client_id else ANONYMOUS_FLOW
 
 
 def fits(longest: int, rows: int, *, max_batch_tokens: int, max_batch_size: int) -> bool:
@@ -116,11 +101,6 @@ class QueuedRequest:
     #: Tokens of the items not yet taken into a batch (the request's remaining model work).
     pending_tokens: int = 0
 
-    @property
-    def order(self) -> tuple[float, float, int]:
-        """Service order inside a flow (rule 5): earliest deadline, then earliest arrival."""
-        return (self.deadline, self.enqueued_at, self.request_id)
-
     def lowest_bucket(self) -> int | None:
         return min((b for b, items in self.pending.items() if items), default=None)
 
@@ -137,7 +117,6 @@ class QueuedRequest:
 @dataclass(eq=False)
 class _Flow:
     key: Hashable
-    #: In service order (``QueuedRequest.order``, rule 5).
     requests: deque[QueuedRequest] = field(default_factory=deque)
     deficit: int = 0
     has_turn: bool = False
@@ -240,10 +219,7 @@ class FairQueue:
         if flow is None:
             flow = self._flows[request.flow_key] = _Flow(request.flow_key)
             self._ring.append(flow)
-        position = len(flow.requests)
-        while position and flow.requests[position - 1].order > request.order:
-            position -= 1
-        flow.requests.insert(position, request)
+        flow.requests.append(request)
 
     def remove(self, request: QueuedRequest) -> int:
         """Withdraw every queued item of ``request``; returns how many were withdrawn."""
@@ -367,6 +343,10 @@ class FairQueue:
             self._take(batch, item, bucket)
             flow.deficit -= cost
             took = True
+            # Requests of one client take turns item by item: the one after ``request`` goes next.
+            while flow.requests[0] is not request:
+                flow.requests.rotate(-1)
+            flow.requests.rotate(-1)
             if request.pending_count == 0:
                 flow.requests.remove(request)
                 self._requests.pop(request.request_id, None)
@@ -375,7 +355,6 @@ class FairQueue:
         return took, False
 
     def _next_for(self, flow: _Flow, batch: Batch) -> tuple[QueuedRequest, int] | None:
-        """The flow's first request in service order (rule 5) with an item for this batch's bucket."""
         for request in flow.requests:
             bucket = request.lowest_bucket() if batch.bucket is None else batch.bucket
             if bucket is not None and request.pending.get(bucket):

@@ -231,28 +231,6 @@ async def test_expired_items_are_dropped_before_inference(running: list[Batcher[
     assert observer.outcomes["expired"] == 2
 
 
-async def test_requests_without_a_client_are_served_earliest_deadline_first(
-    running: list[Batcher[str, str]],
-) -> None:
-    # Bulk requests of no client share one flow: the one due first runs first, whatever its arrival,
-    # and a request finishes before the next starts (under overload the last ones miss, not all).
-    clock = FakeClock()
-    model = FakeModel(gated=True)
-    batcher = make(running, model, clock, max_batch_size=2)
-    holder = asyncio.ensure_future(batcher.submit(items("holder"), interactive=False))
-    await until(lambda: len(model.batches) == 1)
-    due_late = asyncio.ensure_future(
-        batcher.submit(items("a1", "a2", "a3", "a4"), deadline=clock() + 50.0, interactive=False)
-    )
-    due_soon = asyncio.ensure_future(
-        batcher.submit(items("b1", "b2", "b3", "b4"), deadline=clock() + 20.0, interactive=False)
-    )
-    await until(lambda: batcher.queued_items == 8)
-    model.gate.set()
-    await asyncio.gather(holder, due_late, due_soon)
-    assert model.batches[1:] == [["b1", "b2"], ["b3", "b4"], ["a1", "a2"], ["a3", "a4"]]
-
-
 async def test_a_real_timeout_gives_deadline_exceeded(running: list[Batcher[str, str]]) -> None:
     model = FakeModel(gated=True)
     batcher = make(running, model)

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from service.scheduling import (
-    ANONYMOUS_FLOW,
-    FairQueue,
-    QueuedItem,
-    QueuedRequest,
-    fits,
-    flow_key,
-    plan_batches,
-)
+from service.scheduling import FairQueue, QueuedItem, QueuedRequest, fits, plan_batches
 
 
 def queue(**overrides: int) -> FairQueue:
@@ -20,16 +12,8 @@ def queue(**overrides: int) -> FairQueue:
     return FairQueue(**config)
 
 
-def add(
-    fair: FairQueue,
-    request_id: int,
-    flow: str,
-    lengths: list[int],
-    *,
-    deadline: float = 1e9,
-    enqueued_at: float = 0.0,
-) -> QueuedRequest:
-    request = QueuedRequest(request_id=request_id, flow_key=flow, enqueued_at=enqueued_at, deadline=deadline)
+def add(fair: FairQueue, request_id: int, flow: str, lengths: list[int]) -> QueuedRequest:
+    request = QueuedRequest(request_id=request_id, flow_key=flow, enqueued_at=0.0, deadline=1e9)
     fair.add(
         request, [QueuedItem(request, i, f"{flow}{request_id}-{i}", n, n) for i, n in enumerate(lengths)]
     )
@@ -66,40 +50,12 @@ def test_removed_requests_leave_no_trace() -> None:
     assert kept.pending_count == 0
 
 
-def test_a_clients_requests_are_served_earliest_deadline_first() -> None:
+def test_requests_of_one_client_take_turns() -> None:
     fair = queue(max_batch_size=2, quantum=100)
-    add(fair, 1, "client", [1] * 4, deadline=20.0)
-    add(fair, 2, "client", [1] * 4, deadline=10.0)
-    add(fair, 3, "client", [1] * 2, deadline=15.0)
-    order = [{int(key.split("-")[0].removeprefix("client")) for key in batch} for batch in drain(fair)]
-    assert order == [{2}, {2}, {3}, {1}, {1}]
-
-
-def test_equal_deadlines_are_served_in_arrival_order() -> None:
-    fair = queue(max_batch_size=2, quantum=100)
-    add(fair, 7, "client", [1] * 2, deadline=10.0, enqueued_at=2.0)
-    add(fair, 8, "client", [1] * 2, deadline=10.0, enqueued_at=1.0)
-    assert [item.request.request_id for item in fair.cut().rows] == [8, 8]
-
-
-def test_a_later_request_fills_the_batch_where_the_first_has_nothing_in_its_bucket() -> None:
-    fair = queue(max_batch_size=4, quantum=100, bucket_width=8)
-    add(fair, 1, "client", [2, 30], deadline=10.0)
-    add(fair, 2, "client", [3, 3], deadline=20.0)
+    add(fair, 1, "client", [1] * 4)
+    add(fair, 2, "client", [1] * 4)
     first = fair.cut()
-    assert sorted(str(item.key) for item in first.rows) == ["client1-0", "client2-0", "client2-1"]
-
-
-def test_clients_still_share_the_model_when_one_has_earlier_deadlines() -> None:
-    fair = queue(max_batch_size=2, quantum=1)
-    add(fair, 1, "a", [1] * 4, deadline=1.0)
-    add(fair, 2, "b", [1] * 4, deadline=99.0)
-    assert {item.request.flow_key for item in fair.cut().rows} == {"a", "b"}
-
-
-def test_requests_without_a_client_share_one_flow() -> None:
-    assert flow_key(None) == flow_key("") == ANONYMOUS_FLOW
-    assert flow_key("acme") != ANONYMOUS_FLOW
+    assert {item.request.request_id for item in first.rows} == {1, 2}
 
 
 def test_padded_cost_counts_the_longest_row() -> None:
