@@ -36,14 +36,16 @@ def fit_lexical(
     coef = np.zeros((features.shape[1], num_labels), dtype=np.float32)
     # Labels absent from the training rows can never win: a very low intercept.
     intercept = np.full(num_labels, -30.0, dtype=np.float32)
-    for row, label in enumerate(regression.classes_):
-        coef[:, int(label)] = regression.coef_[row]
-        intercept[int(label)] = regression.intercept_[row]
-    if len(regression.classes_) == 2:  # binary: sklearn keeps one row for class 1
-        coef[:, int(regression.classes_[0])] = 0.0
-        coef[:, int(regression.classes_[1])] = regression.coef_[0]
-        intercept[int(regression.classes_[0])] = 0.0
-        intercept[int(regression.classes_[1])] = regression.intercept_[0]
+    classes = [int(label) for label in regression.classes_]
+    if len(classes) == 2:
+        # Binary: scikit-learn keeps one row, the score of class 1 over class 0 (its softmax is the same).
+        coef[:, classes[1]] = regression.coef_[0]
+        intercept[classes[0]] = 0.0
+        intercept[classes[1]] = regression.intercept_[0]
+    else:
+        for row, label in enumerate(classes):
+            coef[:, label] = regression.coef_[row]
+            intercept[label] = regression.intercept_[row]
     vocabulary = {str(gram): int(column) for gram, column in vectorizer.vocabulary_.items()}
     return LexicalModel(
         vocabulary,

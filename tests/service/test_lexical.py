@@ -97,3 +97,19 @@ def test_fitted_mix_weights_prefer_the_model_that_is_right() -> None:
     noise = rng.normal(size=(300, 3)).astype(np.float32) * 3.0
     student_weight, lexical_weight = fit_mix_weights(noise, good, labels.tolist())
     assert lexical_weight > 3 * student_weight
+
+
+def test_a_two_label_fit_scores_as_scikit_learn_does() -> None:
+    # A 2-label taxonomy (adapt allows 2-200): scikit-learn keeps one coefficient row for it.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from training.lexical import fit_lexical
+
+    texts = ["starbucks coffee", "tesco express", "coffee house", "tesco metro", "costa coffee", "tesco"]
+    labels = [0, 1, 0, 1, 0, 1]
+    served = fit_lexical(texts, labels, num_labels=2, min_df=1).logits(TEXTS)
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=1)
+    reference = LogisticRegression(C=10.0, max_iter=2000).fit(vectorizer.fit_transform(texts), labels)
+    expected = reference.predict_proba(vectorizer.transform(TEXTS))
+    np.testing.assert_allclose(np.exp(log_softmax(served)), expected, atol=1e-4)
