@@ -327,11 +327,11 @@ def _read_gazetteer(directory: Path, inputs: BundleInputs) -> Gazetteer | None:
     return gazetteer
 
 
-def lexical_card(model: LexicalModel, path: Path) -> dict[str, Any]:
-    """The card's ``lexical`` value for ``model`` saved at ``path``."""
+def lexical_card(model: LexicalModel, sha256: str) -> dict[str, Any]:
+    """The card's ``lexical`` value for ``model``, saved in a file of that ``sha256``."""
     return {
         "features": len(model.vocabulary),
-        "sha256": file_sha256(path),
+        "sha256": sha256,
         "student_weight": model.student_weight,
         "lexical_weight": model.lexical_weight,
     }
@@ -355,7 +355,7 @@ def _read_lexical(directory: Path, card: Mapping[str, Any], num_labels: int) -> 
     from service.lexical import LexicalModel
 
     model = LexicalModel.load(path, num_labels)
-    found = lexical_card(model, path)
+    found = lexical_card(model, digest)
     if found != described:
         raise BundleError(f"{path}: holds {found}; the card says {dict(described)}")
     return model
@@ -498,7 +498,11 @@ def write_bundle(
             **card,
             "normalization": NORMALIZATION_VERSION,
             "inputs": inputs.as_card(),
-            **({} if lexical is None else {"lexical": lexical_card(lexical, staging / LEXICAL_FILE)}),
+            **(
+                {}
+                if lexical is None
+                else {"lexical": lexical_card(lexical, file_sha256(staging / LEXICAL_FILE))}
+            ),
             "model_sha256": file_sha256(staging / MODEL_FILE),
             "model_bytes": (staging / MODEL_FILE).stat().st_size,
             "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -99,15 +99,13 @@ class LexicalModel:
         vocabulary = self.vocabulary
         for row, text in enumerate(texts):
             counts = Counter(char_wb_ngrams(text, self.min_n, self.max_n))
-            columns = [vocabulary[g] for g in counts if g in vocabulary]
-            if not columns:
+            known = [(vocabulary[g], count) for g, count in counts.items() if g in vocabulary]
+            if not known:
                 out[row] = self.intercept
                 continue
-            index = np.fromiter(columns, dtype=np.int64, count=len(columns))
+            index = np.fromiter((column for column, _ in known), dtype=np.int64, count=len(known))
             tf = np.fromiter(
-                (1.0 + math.log(counts[g]) for g in counts if g in vocabulary),
-                dtype=np.float32,
-                count=len(columns),
+                (1.0 + math.log(count) for _, count in known), dtype=np.float32, count=len(known)
             )
             weights = tf * self.idf[index]
             weights /= np.float32(np.sqrt(np.dot(weights, weights)))

@@ -21,7 +21,10 @@ __all__ = ["apply_temperature", "fit_temperature", "plot_reliability", "reliabil
 _T_RANGE = (0.05, 20.0)
 
 
-def _nll(logits: npt.NDArray[np.float64], labels: npt.NDArray[np.int64], temperature: float) -> float:
+def negative_log_likelihood(
+    logits: npt.NDArray[np.float64], labels: npt.NDArray[np.int64], temperature: float = 1.0
+) -> float:
+    """Mean negative log-likelihood of ``labels`` under ``softmax(logits / temperature)``."""
     scaled = logits / temperature
     scaled = scaled - scaled.max(axis=1, keepdims=True)
     log_norm = np.log(np.exp(scaled).sum(axis=1))
@@ -42,7 +45,9 @@ def fit_temperature(logits: npt.NDArray[np.float32], labels: Sequence[int]) -> f
     y = np.asarray(labels, dtype=np.int64)
     low, high = np.log(_T_RANGE[0]), np.log(_T_RANGE[1])
     result = minimize_scalar(
-        lambda log_t: _nll(x, y, float(np.exp(log_t))), bounds=(low, high), method="bounded"
+        lambda log_t: negative_log_likelihood(x, y, float(np.exp(log_t))),
+        bounds=(low, high),
+        method="bounded",
     )
     return float(np.exp(result.x))
 

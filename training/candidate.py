@@ -22,7 +22,7 @@ from training.dataset import Split, Splits
 from training.evaluate import abstain_threshold, accuracy_by_kind, plot_confusion, score
 from training.isa import compare_on_emulated_cpu
 from training.labels import LABELS
-from training.measure import batch_invariance, throughput
+from training.measure import batch_invariance, lexical_cost, throughput
 from training.runtime import OnnxClassifier, softmax
 
 __all__ = ["evaluate_candidate"]
@@ -53,23 +53,6 @@ def _extra_report(
 
 def _served_name(lexical: LexicalModel | None) -> str:
     return "student int8" if lexical is None else "student int8 + lexical"
-
-
-def _lexical_cost(lexical: LexicalModel, texts: Sequence[str]) -> dict[str, Any]:
-    """What the lexical model adds per text (best of 3, one thread), beside the raw model's throughput."""
-    import time
-
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        lexical.logits(texts)
-        best = min(best, time.perf_counter() - start)
-    return {
-        "features": len(lexical.vocabulary),
-        "microseconds_per_text": round(1e6 * best / len(texts), 1),
-        "student_weight": round(lexical.student_weight, 4),
-        "lexical_weight": round(lexical.lexical_weight, 4),
-    }
 
 
 def evaluate_candidate(
@@ -106,8 +89,9 @@ def evaluate_candidate(
     served = int8.with_lexical(lexical)
     test, val = splits.test, splits.val
     p_fp32 = softmax(fp32.logits(test.texts))
-    p_int8 = softmax(int8.logits(test.texts))
-    p_served = p_int8 if lexical is None else softmax(served.logits(test.texts))
+    int8_logits = int8.logits(test.texts)
+    p_int8 = softmax(int8_logits)
+    p_served = p_int8 if lexical is None else softmax(lexical.mix(int8_logits, test.texts))
     metrics: dict[str, Any] = {"test_source": splits.source, "test_size": len(test)}
     if teacher_test_logits is not None:
         metrics["teacher"] = _brief(score(test.labels, softmax(teacher_test_logits), label_names=labels))
@@ -174,7 +158,7 @@ def evaluate_candidate(
     # texts/s back to back (2026-11-24); the best round is the closest estimate of what the model costs.
     metrics["throughput"] = asdict(throughput(int8, test.texts[:2048], repeats=7))
     if lexical is not None:
-        metrics["lexical"] = _lexical_cost(lexical, test.texts[:2048])
+        metrics["lexical"] = lexical_cost(lexical, test.texts[:2048])
     metrics["throughput_fp32"] = asdict(throughput(fp32, test.texts[:1024], repeats=1))
     metrics["threads"] = threads
     if gate.isa_cpu:

@@ -65,17 +65,15 @@ def fit_mix_weights(
     """The weights ``(a, b)`` of ``a * log p_student + b * log p_lexical`` with the least NLL on the rows."""
     from scipy.optimize import minimize
 
+    from training.calibration import negative_log_likelihood
+
     targets = np.asarray(labels, dtype=np.int64)
-    rows = np.arange(len(targets))
     # float64 here: the optimiser's finite differences vanish in float32.
     log_student = log_softmax(student_logits).astype(np.float64)
     log_lexical = log_softmax(lexical_logits).astype(np.float64)
 
     def nll(weights: npt.NDArray[np.float64]) -> float:
-        mixed = weights[0] * log_student + weights[1] * log_lexical
-        mixed -= mixed.max(axis=1, keepdims=True)
-        log_z = np.log(np.exp(mixed).sum(axis=1))
-        return float(np.mean(log_z - mixed[rows, targets]))
+        return negative_log_likelihood(weights[0] * log_student + weights[1] * log_lexical, targets)
 
     if not len(targets):
         raise ValueError("cannot fit mixing weights on no rows")

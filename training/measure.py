@@ -6,9 +6,11 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from service.lexical import LexicalModel
 from service.tokenization import TokenIds
 from training.runtime import OnnxClassifier, softmax
 
@@ -77,3 +79,19 @@ def throughput(
         batch_size,
         round(float(np.mean([len(r) for r in rows])), 2),
     )
+
+
+def lexical_cost(lexical: LexicalModel, texts: Sequence[str], repeats: int = 3) -> dict[str, Any]:
+    """What a bundle's lexical model adds per text (best of ``repeats``, one thread, Python), beside
+    ``throughput``, which times the ONNX model alone."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        lexical.logits(texts)
+        best = min(best, time.perf_counter() - start)
+    return {
+        "features": len(lexical.vocabulary),
+        "microseconds_per_text": round(1e6 * best / len(texts), 1),
+        "student_weight": round(lexical.student_weight, 4),
+        "lexical_weight": round(lexical.lexical_weight, 4),
+    }

@@ -16,6 +16,7 @@ from service.bundle import (
     GazetteerInfo,
     ModelBundle,
     default_model_dir,
+    file_sha256,
     lexical_card,
 )
 from service.errors import BundleError
@@ -271,7 +272,7 @@ def _lexical_model(num_labels: int) -> LexicalModel:
 def add_lexical(bundle: Path) -> LexicalModel:
     model = _lexical_model(len(DEFAULT_LABELS))
     model.save(bundle / LEXICAL_FILE)
-    edit_card(bundle, lexical=lexical_card(model, bundle / LEXICAL_FILE))
+    edit_card(bundle, lexical=lexical_card(model, file_sha256(bundle / LEXICAL_FILE)))
     return LexicalModel.load(bundle / LEXICAL_FILE, len(DEFAULT_LABELS))
 
 
@@ -314,6 +315,6 @@ def test_the_card_must_describe_the_lexical_file(bundle_copy: Path) -> None:
 def test_a_lexical_model_for_other_labels_is_refused(bundle_copy: Path) -> None:
     model = _lexical_model(len(DEFAULT_LABELS) - 1)
     model.save(bundle_copy / LEXICAL_FILE)
-    edit_card(bundle_copy, lexical=lexical_card(model, bundle_copy / LEXICAL_FILE))
+    edit_card(bundle_copy, lexical=lexical_card(model, file_sha256(bundle_copy / LEXICAL_FILE)))
     with pytest.raises(BundleError, match="do not fit"):
         ModelBundle.load(bundle_copy)
