@@ -128,6 +128,13 @@ class LexicalConfig:
     min_df: int = 2
     #: Inverse regularisation strength of the logistic regression.
     c: float = 10.0
+    #: Character n-gram lengths (scikit-learn ``char_wb``); the bundle's ``lexical.npz`` records them.
+    min_n: int = 2
+    max_n: int = 4
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_n <= self.max_n:
+            raise ValueError(f"lexical: min_n {self.min_n} and max_n {self.max_n} need 1 <= min_n <= max_n")
 
 
 @dataclass(frozen=True)

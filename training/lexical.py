@@ -22,14 +22,22 @@ _WEIGHT_BOUNDS = (0.0, 10.0)
 
 
 def fit_lexical(
-    texts: Sequence[str], labels: Sequence[int], num_labels: int, *, min_df: int = 2, c: float = 10.0
+    texts: Sequence[str],
+    labels: Sequence[int],
+    num_labels: int,
+    *,
+    min_df: int = 2,
+    c: float = 10.0,
+    ngram_range: tuple[int, int] = (2, 4),
 ) -> LexicalModel:
     """The lexical model fitted on ``texts`` (model inputs) and label ids; mixing weights (1, 1) until
     :func:`fit_mix_weights` sets them."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=min_df)
+    vectorizer = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=ngram_range, sublinear_tf=True, min_df=min_df
+    )
     features = vectorizer.fit_transform(list(texts))
     regression = LogisticRegression(C=c, max_iter=2000)
     regression.fit(features, list(labels))
@@ -52,8 +60,8 @@ def fit_lexical(
         vectorizer.idf_.astype(np.float32),
         coef,
         intercept,
-        2,
-        4,
+        ngram_range[0],
+        ngram_range[1],
         student_weight=1.0,
         lexical_weight=1.0,
     )

@@ -22,35 +22,46 @@ TEXTS = [
 ]
 
 
-def test_ngrams_are_scikit_learns_char_wb() -> None:
+@pytest.mark.parametrize("ngram_range", [(2, 4), (1, 5), (2, 5)])
+def test_ngrams_are_scikit_learns_char_wb(ngram_range: tuple[int, int]) -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4)).build_analyzer()
+    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range).build_analyzer()
     for text in [*TEXTS, "tab\tand\nnewline", "  leading and trailing  ", ""]:
-        assert char_wb_ngrams(text, 2, 4) == analyzer(text)
+        assert char_wb_ngrams(text, *ngram_range) == analyzer(text)
 
 
-def _fitted() -> LexicalModel:
+def _fitted(ngram_range: tuple[int, int] = (2, 4)) -> LexicalModel:
     pytest.importorskip("sklearn")
     from training.lexical import fit_lexical
 
     texts = [*TEXTS[:5]] * 3 + ["starbucks coffee", "tesco express", "transfer from adebayo"]
     labels = [0, 1, 2, 3, 2] * 3 + [0, 1, 2]
-    return fit_lexical(texts, labels, num_labels=4, min_df=1)
+    return fit_lexical(texts, labels, num_labels=4, min_df=1, ngram_range=ngram_range)
 
 
-def test_served_scores_equal_scikit_learns_pipeline() -> None:
+@pytest.mark.parametrize("ngram_range", [(2, 4), (2, 5)])
+def test_served_scores_equal_scikit_learns_pipeline(ngram_range: tuple[int, int]) -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     texts = [*TEXTS[:5]] * 3 + ["starbucks coffee", "tesco express", "transfer from adebayo"]
     labels = [0, 1, 2, 3, 2] * 3 + [0, 1, 2]
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=1)
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range, sublinear_tf=True, min_df=1)
     features = vectorizer.fit_transform(texts)
     reference = LogisticRegression(C=10.0, max_iter=2000).fit(features, labels)
     expected = reference.decision_function(vectorizer.transform(TEXTS))
-    served = _fitted().logits(TEXTS)
-    np.testing.assert_allclose(served, expected, rtol=1e-4, atol=1e-4)
+    served = _fitted(ngram_range)
+    assert (served.min_n, served.max_n) == ngram_range
+    np.testing.assert_allclose(served.logits(TEXTS), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_the_ngram_range_survives_the_bundle_file(tmp_path: Path) -> None:
+    fitted = _fitted((2, 5))
+    fitted.save(tmp_path / "lexical.npz")
+    loaded = LexicalModel.load(tmp_path / "lexical.npz", 4)
+    assert (loaded.min_n, loaded.max_n) == (2, 5)
+    np.testing.assert_allclose(loaded.logits(TEXTS), fitted.logits(TEXTS), rtol=2e-2, atol=2e-2)
 
 
 def test_a_texts_scores_do_not_depend_on_its_batch_mates() -> None:

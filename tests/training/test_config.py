@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from training.config import LexicalConfig, load_config
+
+CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
+
+
+def test_the_lexical_ngram_range_is_read_from_the_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "build.yaml"
+    path.write_text("lexical:\n  enabled: true\n  min_n: 1\n  max_n: 5\n")
+    lexical = load_config(path).lexical
+    assert (lexical.enabled, lexical.min_n, lexical.max_n) == (True, 1, 5)
+    assert (LexicalConfig().min_n, LexicalConfig().max_n) == (2, 4)
+
+
+@pytest.mark.parametrize(("min_n", "max_n"), [(0, 4), (5, 4)])
+def test_a_bad_ngram_range_is_refused(min_n: int, max_n: int) -> None:
+    with pytest.raises(ValueError, match="lexical: min_n"):
+        LexicalConfig(min_n=min_n, max_n=max_n)
+
+
+@pytest.mark.parametrize("name", ["v1.yaml", "v2.yaml", "tiny.yaml"])
+def test_the_shipped_configs_load(name: str) -> None:
+    assert load_config(CONFIGS / name).name
