@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from service.lexical import LexicalModel, log_softmax
+from training.config import LexicalConfig
 
 __all__ = ["fit_lexical", "fit_mix_weights"]
 
@@ -22,24 +23,21 @@ _WEIGHT_BOUNDS = (0.0, 10.0)
 
 
 def fit_lexical(
-    texts: Sequence[str],
-    labels: Sequence[int],
-    num_labels: int,
-    *,
-    min_df: int = 2,
-    c: float = 10.0,
-    ngram_range: tuple[int, int] = (2, 4),
+    texts: Sequence[str], labels: Sequence[int], num_labels: int, config: LexicalConfig
 ) -> LexicalModel:
-    """The lexical model fitted on ``texts`` (model inputs) and label ids; mixing weights (1, 1) until
-    :func:`fit_mix_weights` sets them."""
+    """The lexical model fitted on ``texts`` (model inputs) and label ids with ``config``'s n-gram range,
+    ``min_df`` and ``c``; mixing weights (1, 1) until :func:`fit_mix_weights` sets them."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     vectorizer = TfidfVectorizer(
-        analyzer="char_wb", ngram_range=ngram_range, sublinear_tf=True, min_df=min_df
+        analyzer="char_wb",
+        ngram_range=(config.min_n, config.max_n),
+        sublinear_tf=True,
+        min_df=config.min_df,
     )
     features = vectorizer.fit_transform(list(texts))
-    regression = LogisticRegression(C=c, max_iter=2000)
+    regression = LogisticRegression(C=config.c, max_iter=2000)
     regression.fit(features, list(labels))
     coef = np.zeros((features.shape[1], num_labels), dtype=np.float32)
     # Labels absent from the training rows can never win: a very low intercept.
@@ -60,8 +58,8 @@ def fit_lexical(
         vectorizer.idf_.astype(np.float32),
         coef,
         intercept,
-        ngram_range[0],
-        ngram_range[1],
+        config.min_n,
+        config.max_n,
         student_weight=1.0,
         lexical_weight=1.0,
     )

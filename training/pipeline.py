@@ -190,11 +190,7 @@ def _fit_lexical(
     from training.runtime import OnnxClassifier
 
     start = time.perf_counter()
-    lexical = config.lexical
-    fitted = fit_lexical(
-        splits.train.texts, splits.train.labels, num_labels, min_df=lexical.min_df, c=lexical.c,
-        ngram_range=(lexical.min_n, lexical.max_n),
-    )  # fmt: skip
+    fitted = fit_lexical(splits.train.texts, splits.train.labels, num_labels, config.lexical)
     model = OnnxClassifier(int8_path, tokenizer_path, max_len=max_len, pad_id=pad_id, threads=config.threads)
     student_weight, lexical_weight = fit_mix_weights(
         model.logits(splits.val.texts), fitted.logits(splits.val.texts), splits.val.labels

@@ -33,11 +33,13 @@ def test_ngrams_are_scikit_learns_char_wb(ngram_range: tuple[int, int]) -> None:
 
 def _fitted(ngram_range: tuple[int, int] = (2, 4)) -> LexicalModel:
     pytest.importorskip("sklearn")
+    from training.config import LexicalConfig
     from training.lexical import fit_lexical
 
     texts = [*TEXTS[:5]] * 3 + ["starbucks coffee", "tesco express", "transfer from adebayo"]
     labels = [0, 1, 2, 3, 2] * 3 + [0, 1, 2]
-    return fit_lexical(texts, labels, num_labels=4, min_df=1, ngram_range=ngram_range)
+    config = LexicalConfig(min_df=1, min_n=ngram_range[0], max_n=ngram_range[1])
+    return fit_lexical(texts, labels, 4, config)
 
 
 @pytest.mark.parametrize("ngram_range", [(2, 4), (2, 5)])
@@ -56,14 +58,6 @@ def test_served_scores_equal_scikit_learns_pipeline(ngram_range: tuple[int, int]
     np.testing.assert_allclose(served.logits(TEXTS), expected, rtol=1e-4, atol=1e-4)
 
 
-def test_the_ngram_range_survives_the_bundle_file(tmp_path: Path) -> None:
-    fitted = _fitted((2, 5))
-    fitted.save(tmp_path / "lexical.npz")
-    loaded = LexicalModel.load(tmp_path / "lexical.npz", 4)
-    assert (loaded.min_n, loaded.max_n) == (2, 5)
-    np.testing.assert_allclose(loaded.logits(TEXTS), fitted.logits(TEXTS), rtol=2e-2, atol=2e-2)
-
-
 def test_a_texts_scores_do_not_depend_on_its_batch_mates() -> None:
     model = _fitted()
     together = model.mix(np.ones((len(TEXTS), 4), dtype=np.float32), TEXTS)
@@ -72,11 +66,13 @@ def test_a_texts_scores_do_not_depend_on_its_batch_mates() -> None:
         assert np.array_equal(alone[0], together[i])
 
 
-def test_save_and_load_round_trip_within_float16(tmp_path: Path) -> None:
-    model = _fitted()
+@pytest.mark.parametrize("ngram_range", [(2, 4), (2, 5)])
+def test_save_and_load_round_trip_within_float16(tmp_path: Path, ngram_range: tuple[int, int]) -> None:
+    model = _fitted(ngram_range)
     path = tmp_path / "lexical.npz"
     model.save(path)
     loaded = LexicalModel.load(path, num_labels=4)
+    assert (loaded.min_n, loaded.max_n) == ngram_range
     assert loaded.vocabulary == model.vocabulary
     np.testing.assert_allclose(loaded.logits(TEXTS), model.logits(TEXTS), atol=2e-2)
     with pytest.raises(BundleError, match="do not fit"):
@@ -115,11 +111,12 @@ def test_a_two_label_fit_scores_as_scikit_learn_does() -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
+    from training.config import LexicalConfig
     from training.lexical import fit_lexical
 
     texts = ["starbucks coffee", "tesco express", "coffee house", "tesco metro", "costa coffee", "tesco"]
     labels = [0, 1, 0, 1, 0, 1]
-    served = fit_lexical(texts, labels, num_labels=2, min_df=1).logits(TEXTS)
+    served = fit_lexical(texts, labels, 2, LexicalConfig(min_df=1)).logits(TEXTS)
     vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, min_df=1)
     reference = LogisticRegression(C=10.0, max_iter=2000).fit(vectorizer.fit_transform(texts), labels)
     expected = reference.predict_proba(vectorizer.transform(TEXTS))
