@@ -22,7 +22,15 @@ from collections import deque
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["CostModel", "PendingWork", "Verdict", "admission_verdict", "doomed", "finish_times"]
+__all__ = [
+    "CostModel",
+    "PendingWork",
+    "Verdict",
+    "admission_verdict",
+    "doomed",
+    "finish_times",
+    "retry_after",
+]
 
 #: Admit only if the predicted finish leaves this share of the time left unused (the cost model is an
 #: average, and parsing, tokenising and answering take time the model's clock does not see).
@@ -32,6 +40,18 @@ HEADROOM = 0.8
 #: under fair sharing requests packed up to their deadlines all finish late together when serving
 #: slows: withdrawing the biggest misser (the one with the least done) early lets the rest finish.
 SHED_OPTIMISM = 1.1
+
+
+#: Retry-After is whole seconds, at least 1 and at most this.
+MAX_RETRY_AFTER_S = 60
+
+
+def retry_after(backlog: float, rate_per_s: float | None) -> int:
+    """The one Retry-After estimate: seconds for ``backlog`` (items, tokens, requests) to clear at
+    ``rate_per_s``, rounded up to whole seconds, 1-60; 1 while the rate is unknown."""
+    if not rate_per_s or rate_per_s <= 0 or backlog <= 0:
+        return 1
+    return int(min(MAX_RETRY_AFTER_S, max(1, math.ceil(backlog / rate_per_s))))
 
 
 @dataclass(frozen=True)
@@ -135,21 +155,18 @@ def admission_verdict(
     predicted = with_new[new.request_id] - now
     backlog = sum(item.tokens for item in queued) + new.tokens
     # Seconds until the backlog has shrunk enough for this request to fit, at the measured speed.
-    wait = (backlog - HEADROOM * max(time_left, 0.0) * tokens_per_s) / tokens_per_s
-    retry_after = int(min(60, max(1, math.ceil(wait))))
+    wait = retry_after(backlog - HEADROOM * max(time_left, 0.0) * tokens_per_s, tokens_per_s)
     if predicted > HEADROOM * time_left:
         return Verdict(
             False,
             f"cannot finish before its deadline: about {predicted:.1f} s of model work ahead and its own, "
             f"{max(time_left, 0.0):.1f} s left",
-            retry_after,
+            wait,
         )
     without = finish_times(queued, tokens_per_s, now)
     for item in queued:
         if without[item.request_id] <= item.deadline < with_new[item.request_id]:
-            return Verdict(
-                False, "admitting it would make a request already queued miss its deadline", retry_after
-            )
+            return Verdict(False, "admitting it would make a request already queued miss its deadline", wait)
     return Verdict(True)
 
 

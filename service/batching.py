@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from service.admission import CostModel, PendingWork, admission_verdict, doomed
+from service.admission import CostModel, PendingWork, admission_verdict, doomed, retry_after
 from service.costmodel import BatchCostModel
 from service.errors import (
     DeadlineExceededError,
@@ -213,9 +213,7 @@ class Batcher(Generic[P, R]):
     def retry_after_s(self, extra_items: int = 0) -> int:
         """Seconds until the queue has room for ``extra_items`` more, at the measured drain rate."""
         excess = self._queue.queued_items + extra_items - self.config.max_queue_items
-        if not self._drain_rate or excess <= 0:
-            return 1
-        return int(min(60, max(1, math.ceil(excess / self._drain_rate))))
+        return retry_after(excess, self._drain_rate)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 

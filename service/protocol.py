@@ -20,7 +20,6 @@ The request *body* timeout lives in the ASGI guard (``BodyLimitMiddleware``), wh
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,15 @@ from typing import Any
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
+
+from service.api.errors import render
+from service.errors import (
+    BadRequestError,
+    HeadersTooLargeError,
+    RequestTimeoutError,
+    ServiceError,
+    TooManyConnectionsError,
+)
 
 __all__ = ["ConnectionLimits", "GuardedHttpToolsProtocol", "protocol_factory"]
 
@@ -44,13 +52,14 @@ class ConnectionLimits:
     max_header_bytes: int
 
 
-def _raw_response(status: int, reason: str, code: str, message: str, extra: str = "") -> bytes:
-    body = json.dumps({"error": {"code": code, "message": message, "details": []}}).encode()
-    head = (
-        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n{extra}"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-    ).encode()
-    return head + body
+def _raw_response(error: ServiceError) -> bytes:
+    """``error`` as raw HTTP/1.1 bytes, rendered by the one error renderer, then the connection closes."""
+    rendered = render(error)
+    head = "".join(f"{name}: {value}\r\n" for name, value in rendered.headers)
+    return (
+        f"HTTP/1.1 {rendered.status} {rendered.reason}\r\n{head}"
+        f"content-length: {len(rendered.body)}\r\nconnection: close\r\n\r\n"
+    ).encode("latin-1") + rendered.body
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -81,11 +90,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             logger.warning("connection refused: %d connections open", len(self.connections) - 1)
             # Overload, like every other refusal of work: 429 with Retry-After (issue 15), not 503.
             self._answer_and_close(
-                429,
-                "Too Many Requests",
-                "too_many_connections",
-                "too many open connections; retry later",
-                extra="retry-after: 1\r\n",
+                TooManyConnectionsError("too many open connections; retry later", retry_after_s=1)
             )
             return
         self._arm_header_timer()
@@ -104,10 +109,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._header_bytes += len(data)
             if self._header_bytes > self.limits.max_header_bytes + _FRAMING_ALLOWANCE:
                 self._answer_and_close(
-                    431,
-                    "Request Header Fields Too Large",
-                    "headers_too_large",
-                    f"request headers are over the limit of {self.limits.max_header_bytes} bytes",
+                    HeadersTooLargeError(
+                        f"request headers are over the limit of {self.limits.max_header_bytes} bytes"
+                    )
                 )
 
     def on_message_begin(self) -> None:
@@ -132,7 +136,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._arm_header_timer()
 
     def send_400_response(self, msg: str) -> None:
-        self._answer_and_close(400, "Bad Request", "bad_request", f"malformed HTTP request: {msg}")
+        self._answer_and_close(BadRequestError(f"malformed HTTP request: {msg}"))
 
     # -- writing ---------------------------------------------------------------------------------------
 
@@ -161,10 +165,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self.cycle is not None and not self.cycle.response_complete:
             return  # a request is being served; its own timeouts apply
         self._answer_and_close(
-            408,
-            "Request Timeout",
-            "request_timeout",
-            f"no complete request headers within {self.limits.header_timeout_s:g} s",
+            RequestTimeoutError(f"no complete request headers within {self.limits.header_timeout_s:g} s")
         )
 
     def _write_timed_out(self) -> None:
@@ -179,10 +180,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 timer.cancel()
         self._header_timer = self._write_timer = None
 
-    def _answer_and_close(self, status: int, reason: str, code: str, message: str, extra: str = "") -> None:
+    def _answer_and_close(self, error: ServiceError) -> None:
         self._cancel_timers()
         if not self.transport.is_closing():
-            self.transport.write(_raw_response(status, reason, code, message, extra))
+            self.transport.write(_raw_response(error))
             self.transport.close()
 
 

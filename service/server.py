@@ -5,8 +5,9 @@ still routes a few requests to a terminating pod until the endpoint update has s
 meet a closed port. So the first SIGTERM (or Ctrl-C) only starts draining: readiness and new classify
 requests get 503 while every admitted request finishes. Then uvicorn's normal shutdown runs, and the
 process exits 0. A second signal shuts down at once. The whole drain is bounded by
-``graceful_timeout_s``: if admitted work is still unfinished half a second before it ends, that work is
-answered 503 ("retry on another replica") rather than cut off when the process exits.
+``graceful_timeout_s``, which the runtime (``service/runtime.py``) owns: if admitted work is still
+unfinished half a second before it ends, that work is answered 503 ("retry on another replica") rather
+than cut off when the process exits.
 
 The server also installs the guarded HTTP protocol (``service/protocol.py``: header, write and idle
 timeouts, a connection bound, JSON 400s) with the limits from the app's settings, and, with
@@ -20,13 +21,12 @@ import contextvars
 import logging
 import math
 import socket
-import time
 from types import FrameType
 
 import uvicorn
 from fastapi import FastAPI
 
-from service.api import abandon_admitted_work, probe_checks, start_draining, wait_until_idle
+from service.api import probe_checks, runtime_of
 from service.probe_server import ProbeServer
 from service.protocol import ConnectionLimits, protocol_factory
 from service.settings import Settings
@@ -35,13 +35,10 @@ __all__ = ["DrainingServer"]
 
 logger = logging.getLogger("txclassify.server")
 
-#: Seconds of the grace period kept to answer unfinished requests with 503 before the process exits.
-_ANSWER_RESERVE_S = 0.5
-
 
 class DrainingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: FastAPI, grace_s: float) -> None:
-        settings: Settings = app.state.txc.settings
+        settings: Settings = runtime_of(app).settings
         config.http = protocol_factory(
             ConnectionLimits(
                 header_timeout_s=settings.header_timeout_s,
@@ -61,7 +58,7 @@ class DrainingServer(uvicorn.Server):
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
-        settings: Settings = self._app.state.txc.settings
+        settings: Settings = runtime_of(self._app).settings
         probes = None
         if settings.probe_port is not None:
             alive, ready = probe_checks(self._app)
@@ -83,16 +80,12 @@ class DrainingServer(uvicorn.Server):
 
     def _start_drain(self) -> None:
         if self._drain is None:
-            start_draining(self._app)
+            runtime_of(self._app).begin_drain(self._grace_s)
             self._drain = asyncio.ensure_future(self._drain_then_exit())
 
     async def _drain_then_exit(self) -> None:
-        deadline = time.monotonic() + self._grace_s
-        # The last moment of the grace is kept for answering whatever is still unfinished then.
-        if not await wait_until_idle(self._app, max(0.0, self._grace_s - _ANSWER_RESERVE_S)):
-            logger.error("graceful timeout reached with work in flight; answering it 503 and stopping")
-            await abandon_admitted_work(self._app)
-            await wait_until_idle(self._app, max(0.0, deadline - time.monotonic()))
+        runtime = runtime_of(self._app)
+        await runtime.drain(self._grace_s)
         # What is left of the grace period bounds uvicorn's own wait for open connections.
-        self.config.timeout_graceful_shutdown = max(1, math.ceil(deadline - time.monotonic()))
+        self.config.timeout_graceful_shutdown = max(1, math.ceil(runtime.grace_left_s()))
         self.should_exit = True

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-from service.api.app import (
-    abandon_admitted_work,
-    create_app,
-    probe_checks,
-    start_draining,
-    wait_until_idle,
-)
+from service.api.app import create_app, probe_checks, runtime_of
 
-__all__ = ["abandon_admitted_work", "create_app", "probe_checks", "start_draining", "wait_until_idle"]
+__all__ = ["create_app", "probe_checks", "runtime_of"]

@@ -1,16 +1,15 @@
-"""The FastAPI app factory and its lifespan: load, warm up, serve, drain."""
+"""The FastAPI app factory: routes, error handlers, guards, and a lifespan that starts and stops the
+runtime (``service/runtime.py``: load, warm up, serve, drain)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from starlette.responses import Response
 
 from service.api.auth import ApiKeyMiddleware, ApiKeys
 from service.api.body import BodyLimitMiddleware
@@ -18,23 +17,22 @@ from service.api.docs import install_offline_docs
 from service.api.errors import install_error_handlers
 from service.api.feedback import router as feedback_router
 from service.api.middleware import (
-    ConcurrencyLimitMiddleware,
+    AdmissionMiddleware,
     HeaderLimitMiddleware,
     RequestContextMiddleware,
 )
 from service.api.probes import ProbeHeadMiddleware
-from service.api.routes import ClientDisconnectedError, router
+from service.api.routes import router
 from service.api.schemas import bound_top_k
-from service.api.state import AppState, Phase
 from service.classifier import Classifier
-from service.errors import ConfigurationError, UnavailableError
+from service.errors import ConfigurationError
 from service.memory import HeapTrimmer, MemoryBudget, estimate_request_bytes
 from service.metrics import ServiceMetrics
 from service.probe_server import Check, LoopHeartbeat
-from service.production import ProductionLoop
+from service.runtime import Runtime
 from service.settings import Settings
 
-__all__ = ["abandon_admitted_work", "create_app", "probe_checks", "start_draining", "wait_until_idle"]
+__all__ = ["create_app", "probe_checks", "runtime_of"]
 
 logger = logging.getLogger("txclassify.app")
 
@@ -52,20 +50,20 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
             f"({largest / 2**20:.0f} MiB: TXC_MAX_BODY_BYTES x TXC_REQUEST_MEMORY_FACTOR)"
         )
     metrics = ServiceMetrics()
-    state = AppState(settings=settings, metrics=metrics)
+    runtime = Runtime(settings, metrics)
     budget = MemoryBudget(settings.memory_budget_bytes)
 
     heartbeat = LoopHeartbeat()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await _start(state, classifier)
+        await runtime.start(classifier)
         beating = asyncio.create_task(heartbeat.run(), name="txclassify-heartbeat")
         try:
             yield
         finally:
             beating.cancel()
-            await _stop(state)
+            await runtime.stop()
 
     app = FastAPI(
         title="txclassify",
@@ -78,7 +76,7 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
         redoc_url=None,
     )
     install_offline_docs(app)
-    app.state.txc = state
+    app.state.runtime = runtime
     app.state.heartbeat = heartbeat
     app.state.memory_budget = budget
     generate_openapi = app.openapi
@@ -88,21 +86,20 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
         document = generate_openapi()
         return (
             document
-            if state.classifier is None
-            else bound_top_k(document, len(state.classifier.bundle.labels))
+            if runtime.classifier is None
+            else bound_top_k(document, len(runtime.classifier.bundle.labels))
         )
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(router)
     app.include_router(feedback_router)
     install_error_handlers(app)
-    app.add_exception_handler(ClientDisconnectedError, _client_gone)
     # Added last = outermost. Request context first, so every response (every refusal included) carries
     # a request id and its arrival time; then the header limit; then the key check, so an
     # unauthenticated request reserves nothing and its body is never read; then the body guard (size,
-    # memory budget, read timeout); innermost the limit on requests in progress, which therefore
-    # counts only requests whose body is in.
-    app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests, metrics=metrics)
+    # memory budget, read timeout); innermost the runtime's admission (ready, requests in progress),
+    # which therefore counts only requests whose body is in.
+    app.add_middleware(AdmissionMiddleware, runtime=runtime)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
@@ -128,9 +125,9 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
 def probe_checks(app: FastAPI) -> tuple[Check, Check]:
     """(liveness, readiness) for the probe port: the main port's rules, read from another thread, and
     both failing once the event loop has stalled for ``loop_stall_s``."""
-    state: AppState = app.state.txc
+    runtime = runtime_of(app)
     heartbeat: LoopHeartbeat = app.state.heartbeat
-    stall_s = state.settings.loop_stall_s
+    stall_s = runtime.settings.loop_stall_s
 
     def loop_stalled() -> str | None:
         age = heartbeat.age_s()
@@ -140,104 +137,16 @@ def probe_checks(app: FastAPI) -> tuple[Check, Check]:
         stalled = loop_stalled()
         if stalled is not None:
             return False, stalled
-        return (True, "ok") if state.alive else (False, "the service is broken; restart it")
+        return (True, "ok") if runtime.healthy else (False, "the service is broken; restart it")
 
     def ready() -> tuple[bool, str]:
         stalled = loop_stalled()
-        if stalled is not None:
-            return False, stalled
-        try:
-            state.ready_classifier()
-        except UnavailableError as error:
-            return False, error.message
-        return True, Phase.READY.value
+        return (False, stalled) if stalled is not None else runtime.readiness()
 
     return alive, ready
 
 
-def start_draining(app: FastAPI) -> None:
-    """Readiness turns 503 and new requests are refused; admitted work goes on. Called on SIGTERM."""
-    state: AppState = app.state.txc
-    if state.phase is Phase.READY:
-        state.phase = Phase.DRAINING
-        logger.info("draining: refusing new work, finishing admitted work")
-
-
-async def wait_until_idle(app: FastAPI, timeout_s: float) -> bool:
-    """Wait until no classify request is in progress and the batcher is empty; False on timeout."""
-    state: AppState = app.state.txc
-    deadline = time.monotonic() + timeout_s
-    while True:
-        batcher = state.classifier.batcher if state.classifier is not None else None
-        busy = batcher is not None and (batcher.queued_items > 0 or batcher.inflight_items > 0)
-        if state.active_requests == 0 and not busy:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(0.02)  # polled: the drain runs once per process, not per request
-
-
-async def abandon_admitted_work(app: FastAPI) -> None:
-    """End a drain whose grace period ran out: queued work fails now with 503 (retry elsewhere), so its
-    callers get an answer instead of a connection cut when the process exits."""
-    state: AppState = app.state.txc
-    batcher = state.classifier.batcher if state.classifier is not None else None
-    if batcher is not None:
-        await batcher.stop(
-            UnavailableError(
-                "shutting down: the grace period ended before this request finished; retry on another replica"
-            )
-        )
-
-
-async def _start(state: AppState, preloaded: Classifier | None) -> None:
-    settings = state.settings
-    try:
-        classifier = preloaded
-        if classifier is None:
-            classifier = await asyncio.to_thread(Classifier.load, settings.model_dir, settings)
-            await asyncio.to_thread(classifier.warm_up)
-        classifier.set_observer(state.metrics)
-        await classifier.start()
-        state.production = await ProductionLoop.start(settings, classifier, state.metrics)
-    except Exception:
-        state.phase = Phase.FAILED
-        raise
-    batcher = classifier.batcher
-    assert batcher is not None
-    state.metrics.bind_queue(
-        lambda: batcher.queued_items, lambda: batcher.inflight_items, batcher.oldest_queued_age
-    )
-    state.metrics.bind_model_seconds(lambda: dict(batcher.model_seconds))
-    state.metrics.set_model(classifier.bundle.name, classifier.bundle.version)
-    state.classifier = classifier
-    state.phase = Phase.READY
-    logger.info(
-        "ready",
-        extra={
-            "model": classifier.bundle.name,
-            "version": classifier.bundle.version,
-            "path": str(classifier.bundle.path),
-        },
-    )
-
-
-async def _stop(state: AppState) -> None:
-    if state.phase is not Phase.FAILED:
-        state.phase = Phase.DRAINING
-    if state.classifier is None:
-        return
-    try:
-        await asyncio.wait_for(state.classifier.drain(), timeout=max(state.settings.graceful_timeout_s, 0.1))
-    except TimeoutError:
-        logger.error("drain timed out; stopping with work still queued")
-        batcher = state.classifier.batcher
-        if batcher is not None:
-            await batcher.stop()
-    if state.production is not None:
-        await state.production.stop()
-
-
-async def _client_gone(request: object, error: Exception) -> Response:
-    # Status 499 (nginx's "client closed request"): nobody reads it, but logs and metrics show it.
-    return Response(status_code=499)
+def runtime_of(app: FastAPI) -> Runtime:
+    """The app's runtime: its lifecycle and admission (``service/runtime.py``)."""
+    runtime: Runtime = app.state.runtime
+    return runtime

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.api.errors import error_body
-from service.errors import ConfigurationError
+from service.api.errors import send_error
+from service.errors import ConfigurationError, UnauthorizedError
 from service.settings import Settings
 
 __all__ = ["ApiKeyMiddleware", "ApiKeys", "presented_key"]
@@ -78,24 +77,12 @@ class ApiKeyMiddleware:
         self.app = app
         self.keys = keys
         self.open_paths = open_paths
-        self._refusal = json.dumps(error_body("unauthorized", "missing or invalid API key")).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") in self.open_paths or self._authorised(scope):
             await self.app(scope, receive, send)
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(self._refusal)).encode()),
-                    (b"www-authenticate", b'Bearer realm="txclassify"'),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": self._refusal})
+        await send_error(send, UnauthorizedError("missing or invalid API key"), close=False)
 
     def _authorised(self, scope: Scope) -> bool:
         return self.keys.accepts(presented_key(scope))

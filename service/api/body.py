@@ -15,15 +15,20 @@ answer, where closing with unread data made the kernel reset the connection unde
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.errors import error_body
-from service.api.replies import send_error
+from service.api.errors import send_error
 from service.api.schemas import MAX_REQUEST_ITEMS
-from service.errors import ErrorDetail
+from service.errors import (
+    ErrorDetail,
+    OverloadedError,
+    RequestTimeoutError,
+    ServiceError,
+    TooLargeError,
+    UnsupportedMediaTypeError,
+)
 from service.memory import HeapTrimmer, MemoryBudget, estimate_request_bytes
 from service.metrics import ServiceMetrics
 
@@ -34,13 +39,11 @@ _STREAM_STEP = 256 * 1024
 
 
 class _Refusal(Exception):
-    def __init__(
-        self, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
-    ) -> None:
-        super().__init__(status)
-        self.status = status
-        self.payload = payload
-        self.headers = headers or []
+    """The body guard refuses the request with ``error``."""
+
+    def __init__(self, error: ServiceError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 class BodyLimitMiddleware:
@@ -81,9 +84,9 @@ class BodyLimitMiddleware:
         try:
             media_type = headers.get("content-type", "").split(";")[0].strip().lower()
             if media_type != "application/json" and not media_type.endswith("+json"):
-                raise _Refusal(415, _unsupported(media_type))
+                raise _Refusal(_unsupported(media_type))
             if declared is not None and declared > self.max_bytes:
-                raise _Refusal(413, self._too_large(declared))
+                raise _Refusal(self._too_large(declared))
             reservation.grow_to(declared or 0)
             body = await self._read(receive, reservation, streamed=declared is None)
         except _Refusal as refusal:
@@ -124,7 +127,7 @@ class BodyLimitMiddleware:
                     chunk = message.get("body", b"")
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise _Refusal(413, self._too_large(size))
+                        raise _Refusal(self._too_large(size))
                     if streamed and size > reservation.body_bytes:
                         step = max(size, reservation.body_bytes + _STREAM_STEP)
                         reservation.grow_to(min(self.max_bytes, step))
@@ -133,24 +136,22 @@ class BodyLimitMiddleware:
                         return b"".join(chunks)
         except TimeoutError:
             raise _Refusal(
-                408,
-                error_body(
-                    "request_timeout",
+                RequestTimeoutError(
                     f"the request body did not arrive within {self.timeout_s:g} s ({size} bytes received)",
                     [ErrorDetail(("body",), f"send the whole body within {self.timeout_s:g} s")],
-                ),
+                )
             ) from None
 
     async def _refuse(self, receive: Receive, send: Send, refusal: _Refusal, declared: int | None) -> None:
         # Read and drop the rest of a body we may read (a refused 413 or 408 is not read further).
-        drain = refusal.status in (415, 429) and (declared is None or declared <= self.max_bytes)
+        readable = isinstance(refusal.error, UnsupportedMediaTypeError | OverloadedError)
+        drain = readable and (declared is None or declared <= self.max_bytes)
         if drain and not await _discard_body(receive, self.max_bytes, self.timeout_s):
             drain = False
-        await send_error(send, refusal.status, refusal.payload, refusal.headers, close=not drain)
+        await send_error(send, refusal.error, close=not drain)
 
-    def _too_large(self, size: int) -> dict[str, Any]:
-        return error_body(
-            "too_large",
+    def _too_large(self, size: int) -> TooLargeError:
+        return TooLargeError(
             f"request body of at least {size} bytes exceeds the limit of {self.max_bytes} bytes",
             [ErrorDetail(("body",), f"limit is {self.max_bytes} bytes")],
         )
@@ -175,7 +176,7 @@ class _Reservation:
                 f"memory budget in use: {budget.reserved_bytes >> 20} of {budget.limit_bytes >> 20} MiB "
                 f"reserved by requests in flight, this one needs {wanted >> 20} MiB; retry after 1 s"
             )
-            raise _Refusal(429, error_body("overloaded", message), [(b"retry-after", b"1")])
+            raise _Refusal(OverloadedError(message, retry_after_s=1))
         self.nbytes = max(self.nbytes, wanted)
         self.body_bytes = max(self.body_bytes, body_bytes)
 
@@ -209,10 +210,9 @@ async def _discard_body(receive: Receive, limit: int, timeout_s: float) -> bool:
         return False
 
 
-def _unsupported(media_type: str) -> dict[str, Any]:
+def _unsupported(media_type: str) -> UnsupportedMediaTypeError:
     shown = media_type[:100] or "none"
-    return error_body(
-        "unsupported_media_type",
+    return UnsupportedMediaTypeError(
         f"content-type must be application/json, got {shown}",
         [ErrorDetail(("header", "content-type"), "expected application/json")],
     )

@@ -16,11 +16,12 @@ from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.api.auth import presented_key
-from service.api.schemas import MAX_ID_CHARS, MAX_REQUEST_ITEMS, ErrorResponse, TransactionText
-from service.api.state import AppState
+from service.api.errors import openapi_responses
+from service.api.schemas import MAX_ID_CHARS, MAX_REQUEST_ITEMS, TransactionText
 from service.errors import ErrorDetail, TooLargeError, UnavailableError
 from service.feedback.recorder import Correction
 from service.normalize import Direction
+from service.runtime import Runtime
 
 __all__ = ["FeedbackItem", "FeedbackRequest", "FeedbackResponse", "client_identity", "router"]
 
@@ -91,9 +92,9 @@ class FeedbackResponse(BaseModel):
     duplicates: int = Field(description="Of those, how many were stored already (a resent id).")
 
 
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.txc
-    return state
+async def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
 def client_identity(request: Request, x_client_id: str | None) -> str:
@@ -105,26 +106,20 @@ def client_identity(request: Request, x_client_id: str | None) -> str:
     return f"{hashlib.sha256(key.encode('utf-8')).hexdigest()[:12]}/{client}"
 
 
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": description}
-    for status, description in {
-        401: "API keys are configured and the request has no valid key.",
-        413: "Too many corrections, or the body is over the size limit.",
-        415: "The body is not declared as application/json.",
-        422: "Invalid input; `details` name each item (`feedback`, index, field).",
-        429: "The write queue or the model's queue is full; retry after `Retry-After` seconds.",
-        431: "Request headers over the size limit.",
-        503: "Feedback is not configured, or its store is down (retry after `Retry-After`); classify "
-        "is unaffected.",
-    }.items()
-}
+_RESPONSES = openapi_responses(
+    401, 408, 413, 415, 422, 429, 431, 503,
+    notes={
+        422: "`details` name each item (`feedback`, index, field).",
+        503: "Here also: feedback is not configured. Classify is unaffected by the store.",
+    },
+)  # fmt: skip
 
 
 @router.post("/v1/feedback", response_model=FeedbackResponse, responses=_RESPONSES, tags=["feedback"])
 async def feedback(
     body: FeedbackRequest,
     request: Request,
-    state: Annotated[AppState, Depends(_state)],
+    state: Annotated[Runtime, Depends(_runtime)],
     x_client_id: Annotated[str | None, Header(max_length=128)] = None,
 ) -> FeedbackResponse:
     """Store 1 to 5,000 corrections beside the answers the service gives their texts.

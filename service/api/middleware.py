@@ -1,7 +1,8 @@
 """Pure-ASGI middlewares: request context (id, arrival time, access log, request metrics), the header
 guard that refuses a request from its head alone (431, or 400 for a repeated singleton header), and
-the limit on requests in progress (429), which sits inside the body guard (``service/api/body.py``)
-so that a request counts only once its body is in.
+the admission guard (the runtime's door: 503 unless ready, 429 past the requests in progress), which
+sits inside the body guard (``service/api/body.py``) so that a request counts only once its body is
+in.
 
 Pure ASGI rather than ``BaseHTTPMiddleware``: none may buffer responses or break client-disconnect
 detection.
@@ -10,27 +11,33 @@ detection.
 from __future__ import annotations
 
 import logging
-import math
 import re
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.errors import error_body
-from service.api.replies import send_error
-from service.errors import ErrorDetail
+from service.api.errors import send_error, status_for
+from service.classifier import Classifier
+from service.errors import (
+    BadRequestError,
+    ClientGoneError,
+    ErrorDetail,
+    HeadersTooLargeError,
+    ServiceError,
+    UnavailableError,
+)
 from service.logs import REQUEST_ID
 from service.metrics import ServiceMetrics
+from service.runtime import Runtime
 
 __all__ = [
     "SINGLETON_HEADERS",
-    "ConcurrencyLimitMiddleware",
+    "AdmissionMiddleware",
     "HeaderLimitMiddleware",
     "RequestContextMiddleware",
+    "admitted_classifier",
     "arrived_at",
 ]
 
@@ -41,7 +48,7 @@ _QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 #: layers can read different values of it.
 SINGLETON_HEADERS = ("x-client-id", "x-request-id", "x-request-timeout-ms", "content-type", "content-length")
 #: Status logged for a request whose client went away before it was answered (nginx's convention).
-_CLIENT_GONE = 499
+_CLIENT_GONE = status_for(ClientGoneError("client gone"))
 
 
 def arrived_at(scope: Scope) -> float:
@@ -151,22 +158,20 @@ class HeaderLimitMiddleware:
             if repeated is None:
                 await self.app(scope, receive, send)
                 return
-            payload = error_body(
-                "bad_request",
+            error: ServiceError = BadRequestError(
                 f"header {repeated} is given more than once; send it once",
                 [ErrorDetail(("header", repeated), "repeated")],
             )
-            await send_error(send, 400, payload)
+            await send_error(send, error)
             return
         name, value = max(headers, key=lambda header: len(header[1]))
         largest = name.decode("latin-1")[:64]
-        payload = error_body(
-            "headers_too_large",
+        error = HeadersTooLargeError(
             f"request headers take {total} bytes, over the limit of {self.max_bytes}; "
             f"the largest is {largest} ({len(value)} bytes)",
             [ErrorDetail(("header", largest), f"all headers together may take {self.max_bytes} bytes")],
         )
-        await send_error(send, 431, payload)
+        await send_error(send, error)
 
 
 def _repeated_singleton(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -179,60 +184,50 @@ def _repeated_singleton(headers: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
-class ConcurrencyLimitMiddleware:
-    """At most ``limit`` requests to ``paths`` in progress; more get 429 at once. It runs inside the body
-    guard, so a request counts once its body is in: a trickling upload holds no slot.
+class AdmissionMiddleware:
+    """The door for classify work: each ``POST`` to ``paths`` is admitted by the runtime
+    (``Runtime.admit``: 503 unless ready, 429 past the limit on requests in progress) and holds its slot
+    until its response is done. The admitted classifier is left in ``scope["state"]["admitted"]`` for
+    the route (``admitted_classifier``), so a drain that begins meanwhile cannot refuse a request
+    already admitted. It runs inside the body guard, so a request counts once its body is in: a
+    trickling upload holds no slot.
 
     The batcher admits by queued items, but a request also costs event-loop time before it reaches the
     queue (reading and parsing its body, validation, tokenisation) and after (its response). Offered
     more requests than that stage serves, one process shares its loop among all of them and every
     request slows down: at 3x capacity, p50 7 s and not one 429 before this limit (docs/hardening.md).
     Turning the excess away here keeps admitted latency near ``limit / throughput`` (Little's law).
-    ``Retry-After`` is the time the requests in progress need at the recent completion rate (1-60 s).
     """
 
     def __init__(
-        self,
-        app: ASGIApp,
-        limit: int,
-        metrics: ServiceMetrics,
-        paths: frozenset[str] = frozenset({"/v1/classify"}),
-        clock: Callable[[], float] = time.monotonic,
+        self, app: ASGIApp, runtime: Runtime, paths: frozenset[str] = frozenset({"/v1/classify"})
     ) -> None:
         self.app = app
-        self.limit = limit
-        self.metrics = metrics
+        self.runtime = runtime
         self.paths = paths
-        self.active = 0
-        self._clock = clock
-        # The last completions, to estimate the rate at which requests in progress finish.
-        self._finished: deque[float] = deque(maxlen=256)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") not in self.paths:
+        if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path") not in self.paths:
             await self.app(scope, receive, send)
             return
-        if self.active >= self.limit:
-            self.metrics.rejected("concurrency")
-            retry_after = self.retry_after_s()
-            payload = error_body(
-                "overloaded",
-                f"{self.active} requests in progress, the limit is {self.limit}; retry after {retry_after} s",
-            )
-            headers = [(b"retry-after", str(retry_after).encode())]
+        try:
+            admission = self.runtime.admit()
+        except ServiceError as refusal:
             # The body is already read, so the connection stays: under overload, a new connection per
             # refusal would cost the loop more than the refusal itself.
-            await send_error(send, 429, payload, headers, close=False)
+            await send_error(send, refusal, close=False)
             return
-        self.active += 1
-        try:
+        with admission as classifier:
+            scope.setdefault("state", {})[_ADMITTED] = classifier
             await self.app(scope, receive, send)
-        finally:
-            self.active -= 1
-            self._finished.append(self._clock())
 
-    def retry_after_s(self) -> int:
-        if len(self._finished) < 2:
-            return 1
-        rate = len(self._finished) / max(self._clock() - self._finished[0], 1e-3)
-        return int(min(60, max(1, math.ceil(self.active / rate))))
+
+_ADMITTED = "admitted"
+
+
+def admitted_classifier(scope: Scope) -> Classifier:
+    """The classifier ``AdmissionMiddleware`` admitted this request to."""
+    classifier = scope.get("state", {}).get(_ADMITTED)
+    if not isinstance(classifier, Classifier):
+        raise UnavailableError("the request was not admitted (no admission guard on this route)")
+    return classifier

@@ -11,19 +11,25 @@ from typing import Annotated, Literal, TypeVar
 from fastapi import APIRouter, Depends, Header, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from service.api.middleware import arrived_at
+from service.api.errors import openapi_responses
+from service.api.middleware import admitted_classifier, arrived_at
 from service.api.responses import classify_response
 from service.api.schemas import (
     ClassifyRequest,
     ClassifyResponse,
-    ErrorResponse,
     InputsOut,
     ModelInfo,
     ModelsResponse,
     StatusResponse,
 )
-from service.api.state import AppState, Phase
-from service.errors import ErrorDetail, InvalidInputError, TooLargeError, UnavailableError
+from service.errors import (
+    ClientGoneError,
+    ErrorDetail,
+    InvalidInputError,
+    TooLargeError,
+    UnavailableError,
+)
+from service.runtime import Phase, Runtime
 
 __all__ = ["router"]
 
@@ -31,28 +37,16 @@ T = TypeVar("T")
 router = APIRouter()
 
 
-async def _state(request: Request) -> AppState:
+async def _runtime(request: Request) -> Runtime:
     # async: FastAPI runs a plain ``def`` dependency in its thread pool, one hand-off per request
     # (py-spy: a fifth of a one-transaction request's samples, docs/profiling.md).
-    state: AppState = request.app.state.txc
-    return state
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
-State = Annotated[AppState, Depends(_state)]
-_ERRORS: dict[int | str, dict[str, object]] = {
-    status: {"model": ErrorResponse, "description": description}
-    for status, description in {
-        401: "API keys are configured and the request has no valid key.",
-        413: "Too many transactions, or the body is over the size limit.",
-        415: "The body is not declared as application/json.",
-        422: "Invalid input; `details` name each item and problem.",
-        429: "Queue full or too many requests in progress; retry after `Retry-After` seconds.",
-        431: "Request headers over the size limit.",
-        500: "Inference failed for this request's batch.",
-        503: "Not ready yet, or draining.",
-        504: "The request's deadline passed.",
-    }.items()
-}
+State = Annotated[Runtime, Depends(_runtime)]
+_ERRORS = openapi_responses(401, 408, 413, 415, 422, 429, 431, 500, 503, 504)
+_UNAVAILABLE = openapi_responses(503)
 
 
 @router.post("/v1/classify", response_model=ClassifyResponse, responses=_ERRORS, tags=["classify"])
@@ -84,7 +78,7 @@ async def classify(
     GET /v1/models reports `inputs.direction` true. The same text and direction always get the same
     answer, whatever else is in the request.
     """
-    classifier = state.ready_classifier()
+    classifier = admitted_classifier(request.scope)  # admitted (and counted) by AdmissionMiddleware
     settings = state.settings
     if len(body.transactions) > settings.max_request_items:
         raise TooLargeError(
@@ -102,7 +96,6 @@ async def classify(
     timeout_s -= time.monotonic() - arrived_at(request.scope)
     texts = [transaction.text for transaction in body.transactions]
     directions = [transaction.direction for transaction in body.transactions]
-    state.active_requests += 1  # admitted: a drain waits for this request
     try:
         outcome = await _unless_disconnected(
             request,
@@ -118,8 +111,6 @@ async def classify(
         raise InvalidInputError(
             error.message, [_transaction_loc(detail) for detail in error.details]
         ) from None
-    finally:
-        state.active_requests -= 1
     if state.production is not None:
         state.production.served(texts, directions, outcome.predictions)
     headers = {
@@ -149,7 +140,7 @@ def _transaction_loc(detail: ErrorDetail) -> ErrorDetail:
     return detail
 
 
-@router.get("/v1/models", response_model=ModelsResponse, responses={503: _ERRORS[503]}, tags=["models"])
+@router.get("/v1/models", response_model=ModelsResponse, responses=_UNAVAILABLE, tags=["models"])
 async def models(state: State) -> ModelsResponse:
     """The loaded bundle, what its model reads (`inputs`) and its model card."""
     if state.classifier is None:
@@ -168,15 +159,15 @@ async def models(state: State) -> ModelsResponse:
     return ModelsResponse(models=[info])
 
 
-@router.get("/healthz", response_model=StatusResponse, responses={503: _ERRORS[503]}, tags=["probes"])
+@router.get("/healthz", response_model=StatusResponse, responses=_UNAVAILABLE, tags=["probes"])
 async def healthz(state: State) -> StatusResponse:
     """Liveness: fails only when this process cannot recover (start-up failed, batch loop died)."""
-    if not state.alive:
+    if not state.healthy:
         raise UnavailableError("the service is broken; restart it")
     return StatusResponse(status="ok")
 
 
-@router.get("/readyz", response_model=StatusResponse, responses={503: _ERRORS[503]}, tags=["probes"])
+@router.get("/readyz", response_model=StatusResponse, responses=_UNAVAILABLE, tags=["probes"])
 async def readyz(state: State) -> StatusResponse:
     """Readiness: 200 only after the model is loaded and warmed up, 503 while starting or draining."""
     state.ready_classifier()
@@ -195,10 +186,6 @@ def _timeout_s(header_ms: float | None, default_ms: float, max_ms: float) -> flo
     return min(default_ms if header_ms is None else header_ms, max_ms) / 1000.0
 
 
-class ClientDisconnectedError(Exception):
-    """The client went away; there is nobody to answer."""
-
-
 async def _unless_disconnected(request: Request, work: Awaitable[T]) -> T:
     """Await ``work``; if the client disconnects first, cancel it (its queued items are withdrawn)."""
     task = asyncio.ensure_future(work)
@@ -212,7 +199,7 @@ async def _unless_disconnected(request: Request, work: Awaitable[T]) -> T:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     if task.cancelled():
-        raise ClientDisconnectedError("client disconnected before the results were ready")
+        raise ClientGoneError("client disconnected before the results were ready")
     return task.result()
 
 

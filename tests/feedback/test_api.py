@@ -147,7 +147,7 @@ async def test_store_down_is_503_with_retry_after_and_recovers(tiny_bundle: Path
         assert int(down.headers["Retry-After"]) >= 1
         assert classified.status_code == 200
         directory.mkdir()
-        writer = app.state.txc.production.recorder.writer
+        writer = app.state.runtime.production.recorder.writer
         await _wait_until(lambda: writer.available, seconds=int(down.headers["Retry-After"]) + 2)
         recovered = await client.post("/v1/feedback", json=feedback_body())
         assert recovered.json() == {"accepted": 4, "duplicates": 0}

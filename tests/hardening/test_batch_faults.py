@@ -32,7 +32,7 @@ def _clean(index: int, items: int = 5) -> dict[str, object]:
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def api(tiny_bundle: Path, poisoned_bundle: Path) -> AsyncIterator[httpx.AsyncClient]:
     async with running(settings_for(tiny_bundle)) as (app, client):
-        classifier = app.state.txc.classifier
+        classifier = app.state.runtime.classifier
         # The one private poke of this suite: put the fault inside the running model's path.
         classifier._tokenizer = TextTokenizer.from_file(
             poisoned_bundle / "tokenizer.json", classifier.bundle.max_seq_len

@@ -17,8 +17,8 @@ import pytest
 
 from scripts.overload_soak import percentile
 from service.api import probe_checks
-from service.api.state import Phase
 from service.probe_server import LoopHeartbeat
+from service.runtime import Phase
 from tests.hardening.inprocess import running, settings_for
 from tests.hardening.metrics import metric_sum
 from tests.hardening.server import HOST, ServerProcess, free_port, poll_until
@@ -137,11 +137,11 @@ async def test_probe_checks_follow_the_phase_and_fail_on_a_stalled_loop(tiny_bun
         alive, ready = probe_checks(app)
         assert alive() == (True, "ok")
         assert ready() == (True, "ready")
-        app.state.txc.phase = Phase.DRAINING
+        app.state.runtime.phase = Phase.DRAINING
         assert ready()[0] is False
         assert "draining" in ready()[1]
         assert alive() == (True, "ok")
-        app.state.txc.phase = Phase.READY
+        app.state.runtime.phase = Phase.READY
         now = [100.0]
         stalled = LoopHeartbeat(clock=lambda: now[0])
         app.state.heartbeat = stalled

@@ -38,7 +38,7 @@ async def test_served_answers_are_identical_with_and_without_a_shadow(
         alone = [(await client.post("/v1/classify", json=_body())).json() for _ in range(2)]
     async with running(settings_for(tiny_bundle, shadow_model_dir=shadow_bundle)) as (app, client):
         shadowed = [(await client.post("/v1/classify", json=_body())).json() for _ in range(2)]
-        metrics = app.state.txc.metrics
+        metrics = app.state.runtime.metrics
         registry = metrics.registry
 
         def scored() -> float:

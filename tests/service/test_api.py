@@ -16,8 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from service import metrics as metric_names
-from service.api import create_app, start_draining, wait_until_idle
-from service.api.state import AppState
+from service.api import create_app, runtime_of
 from service.settings import Settings
 from tests.service.fakes import until
 
@@ -46,9 +45,9 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
 
 
 def classifier_engine(app: FastAPI) -> Any:
-    state: AppState = app.state.txc
-    assert state.classifier is not None
-    return state.classifier._engine
+    runtime = runtime_of(app)
+    assert runtime.classifier is not None
+    return runtime.classifier._engine
 
 
 async def test_classify_answers_in_request_order(tiny_bundle: Path) -> None:
@@ -75,7 +74,7 @@ async def test_classify_answers_in_request_order(tiny_bundle: Path) -> None:
 async def test_abstained_follows_the_threshold(tiny_bundle: Path) -> None:
     async with serving(tiny_bundle) as (app, client):
         response = await client.post("/v1/classify", json=body(*(f"merchant {i}" for i in range(40))))
-        threshold = app.state.txc.classifier.bundle.abstain_threshold
+        threshold = app.state.runtime.classifier.bundle.abstain_threshold
     results = response.json()["results"]
     assert all(result["abstained"] == (result["confidence"] < threshold) for result in results)
     assert {result["abstained"] for result in results} == {True, False}  # the fixture gives both
@@ -182,7 +181,7 @@ async def test_not_ready_before_warm_up_then_ready(tiny_bundle: Path) -> None:
 
 async def test_draining_refuses_new_work(tiny_bundle: Path) -> None:
     async with serving(tiny_bundle) as (app, client):
-        start_draining(app)
+        runtime_of(app).begin_drain()
         ready = await client.get("/readyz")
         classify = await client.post("/v1/classify", json=body("a"))
         alive = await client.get("/healthz")
@@ -300,7 +299,7 @@ async def test_a_client_that_disconnects_never_reaches_the_model(
             return result
 
         monkeypatch.setattr(engine, "run", held_run)
-        batcher = app.state.txc.classifier.batcher
+        batcher = app.state.runtime.classifier.batcher
         holder = asyncio.ensure_future(client.post("/v1/classify", json=body("holds the model")))
         await until(lambda: len(seen) == 1)
 
@@ -380,11 +379,11 @@ async def test_the_drain_waits_for_admitted_requests(
         monkeypatch.setattr(engine, "run", held_run)
         admitted = asyncio.ensure_future(client.post("/v1/classify", json=body("in flight")))
         await asyncio.to_thread(entered.wait, 30)
-        start_draining(app)
-        assert not await wait_until_idle(app, timeout_s=0.0)
+        runtime_of(app).begin_drain()
+        assert not await runtime_of(app).wait_idle(0.0)
         late = await client.post("/v1/classify", json=body("late"))
         release.set()
-        assert await wait_until_idle(app, timeout_s=30)
+        assert await runtime_of(app).wait_idle(30)
         response = await admitted
     assert response.status_code == 200
     assert late.status_code == 503
@@ -402,7 +401,7 @@ async def test_directions_are_optional_per_item_and_reach_the_model(hinted_bundl
     ]
     async with serving(hinted_bundle) as (app, client):
         seen: list[str] = []
-        tokenizer = app.state.txc.classifier._tokenizer
+        tokenizer = app.state.runtime.classifier._tokenizer
         encode = tokenizer.encode
 
         def spy(texts: list[str]) -> Any:
@@ -464,7 +463,7 @@ async def test_a_request_may_say_whether_it_is_interactive(
     tiny_bundle: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with serving(tiny_bundle) as (app, client):
-        classifier = app.state.txc.classifier
+        classifier = app.state.runtime.classifier
         seen: list[bool | None] = []
         original = classifier.aclassify_with_timings
 
