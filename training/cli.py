@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from service.bundle import ModelBundle
 from service.errors import BundleError
 from training.isa import EMULATED_CPU, IsaUnavailable
 
@@ -78,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--cpu", default=EMULATED_CPU, help="qemu CPU model (default: %(default)s)")
     c.add_argument("--texts", type=int, default=128, help="held-out narrations to compare (default: 128)")
     c.add_argument("--tolerance", type=float, default=1e-5, help="max |delta probability| allowed")
+    c.add_argument(
+        "--per-node", action="store_true",
+        help="instead, list every node output that is not bit-identical on the two CPUs (a diagnosis)",
+    )  # fmt: skip
     e = sub.add_parser(
         "eval", help="agreement of a bundle with corrections from `txclassify feedback export`"
     )
@@ -88,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check_isa(args: argparse.Namespace) -> int:
-    from service.bundle import ModelBundle, default_model_dir
+    from service.bundle import default_model_dir
     from service.normalize import normalize_text
     from service.settings import Settings
     from training.data import sample_narrations
@@ -97,6 +102,8 @@ def _check_isa(args: argparse.Namespace) -> int:
     bundle = ModelBundle.load(args.model_dir or Settings().model_dir or default_model_dir())
     texts = [normalize_text(n.text) for n in sample_narrations(args.texts, seed=0, split="test")]
     print(f"scoring {len(texts)} narrations with {bundle.path} here and under qemu -cpu {args.cpu} ...")
+    if args.per_node:
+        return _isa_nodes(bundle, texts, args.cpu)
     try:
         report = compare_on_emulated_cpu(
             bundle.model_path, bundle.tokenizer_path, max_len=bundle.max_seq_len, pad_id=bundle.pad_token_id,
@@ -111,6 +118,26 @@ def _check_isa(args: argparse.Namespace) -> int:
         f"(tolerance {args.tolerance:g}), top-1 agreement {report.top1_agreement:.2%}, {report.seconds:.0f} s"
     )
     return 0 if same else 1
+
+
+def _isa_nodes(bundle: ModelBundle, texts: Sequence[str], cpu: str) -> int:
+    from training.isa import IsaUnavailable, node_differences
+
+    try:
+        found = node_differences(
+            bundle.model_path, bundle.tokenizer_path, max_len=bundle.max_seq_len, pad_id=bundle.pad_token_id,
+            texts=texts, cpu=cpu,
+        )  # fmt: skip
+    except IsaUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for item in found:
+        print(
+            f"{item.op_type:24s} {item.node[:60]:60s} {item.differing}/{item.elements} differ, "
+            f"max |delta| {item.max_delta:.3g}"
+        )
+    print(f"{'FAIL' if found else 'PASS'}  {len(found)} node output(s) differ on {cpu}")
+    return 1 if found else 0
 
 
 def _missing(modules: Sequence[str]) -> list[str]:
