@@ -105,6 +105,11 @@ class Classifier:
         self._observer = observer
         self._clock = clock
         self._executor: ThreadPoolExecutor | None = None
+        # Large requests are prepared (normalised, looked up, tokenised) and finished (predictions, cache)
+        # here, one at a time: one thread, so four statements arriving together do not put four
+        # Python threads between the event loop and the GIL (each loop turn waits a switch interval
+        # per competing thread), and the loop keeps serving small requests meanwhile.
+        self._preparer: ThreadPoolExecutor | None = None
         self._batcher: Batcher[ModelRow, Probabilities] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -211,6 +216,7 @@ class Classifier:
         self._loop = asyncio.get_running_loop()
         settings = self.settings
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="txc-inference")
+        self._preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="txc-prepare")
         self._batcher = Batcher(
             self._run_batch,
             BatcherConfig(
@@ -236,6 +242,8 @@ class Classifier:
             await self._batcher.drain()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        if self._preparer is not None:
+            self._preparer.shutdown(wait=True)
 
     async def aclassify(
         self,
@@ -276,26 +284,43 @@ class Classifier:
         limit = self.bundle.max_seq_len
         estimate = sum(min(limit, len(text) + 2) for text in texts)
         batcher.check_admission(len(texts), tokens=estimate, client_id=client_id, deadline=deadline)
-        if len(texts) <= INLINE_PREPARE_TEXTS:
+        inline = len(texts) <= INLINE_PREPARE_TEXTS
+        loop = asyncio.get_running_loop()
+        if inline:
             keys, rows, missing, work = self._prepare(texts, directions)
         else:
-            keys, rows, missing, work = await asyncio.to_thread(self._prepare, texts, directions)
+            keys, rows, missing, work = await loop.run_in_executor(
+                self._preparer, self._prepare, texts, directions
+            )
         if self._observer is not None and len(texts) > len(missing):
             self._observer.cache_hits(len(texts) - len(missing))
         if interactive is None:
             interactive = len(texts) <= self.settings.interactive_max_items
         outcome = await batcher.submit(work, client_id=client_id, deadline=deadline, interactive=interactive)
+        if inline:
+            predictions = self._finish(keys, rows, missing, outcome.results)
+        else:
+            predictions = await loop.run_in_executor(
+                self._preparer, self._finish, keys, rows, missing, outcome.results
+            )
+        return Classification(
+            predictions, outcome.queue_seconds, outcome.inference_seconds, len(texts) - len(missing)
+        )
+
+    def _finish(
+        self,
+        keys: list[str],
+        rows: dict[int, Probabilities],
+        missing: list[int],
+        results: Sequence[Probabilities],
+    ) -> list[Prediction]:
+        """Predictions in input order from the cached ``rows`` and the scored ``results``; caches those."""
         scored: dict[str, Probabilities] = {}
-        for i, probabilities in zip(missing, outcome.results, strict=True):
+        for i, probabilities in zip(missing, results, strict=True):
             rows[i] = probabilities
             scored[keys[i]] = probabilities
         self._store(scored)
-        return Classification(
-            [self._prediction(rows[i]) for i in range(len(keys))],
-            outcome.queue_seconds,
-            outcome.inference_seconds,
-            len(texts) - len(missing),
-        )
+        return [self._prediction(rows[i]) for i in range(len(keys))]
 
     def _prepare(
         self, texts: Sequence[str], directions: Sequence[str | None] | None

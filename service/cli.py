@@ -139,8 +139,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     classifier = Classifier.load(settings.model_dir, settings)
     classifier.warm_up()
     configure_logging(settings.log_level, settings.json_logs)
-    if settings.gil_switch_interval_ms is not None:
-        sys.setswitchinterval(settings.gil_switch_interval_ms / 1000.0)
     app = create_app(settings, classifier)
     config = uvicorn.Config(
         app,

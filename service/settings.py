@@ -223,15 +223,6 @@ class Settings(BaseSettings):
         description="LRU result cache entries (normalised text -> probabilities); 0 disables. Statements "
         "repeat merchants, so hits are common; each entry costs about 300 bytes (100,000 = ~30 MB).",
     )
-    gil_switch_interval_ms: float | None = Field(
-        default=None,
-        gt=0,
-        le=100,
-        description="`txclassify serve` only: the interpreter's thread switch interval "
-        "(sys.setswitchinterval) in ms; unset keeps Python's 5 ms. While tokenising and rendering threads "
-        "of large requests hold the GIL, the event loop waits up to one interval at each of a small "
-        "request's loop turns.",
-    )
     graceful_timeout_s: float = Field(
         default=25.0,
         ge=0,

@@ -501,7 +501,11 @@ def adapt(
         }
         try:
             with _stage(bar, "export + int8 + gate", seconds):
-                fp32_path = export_onnx(checkpoint, work / "student-fp32.onnx")
+                fp32_path = export_onnx(
+                    checkpoint,
+                    work / "student-fp32.onnx",
+                    written_out_softmax=config.quant.written_out_softmax,
+                )
                 bundle = _quantize_and_gate(
                     config, checkpoint=checkpoint, fp32_path=fp32_path, splits=splits, teacher_logits=None,
                     card=card, gazetteer=parent.gazetteer, direction=parent.inputs.direction,

@@ -116,6 +116,9 @@ class QuantConfig:
     fp16_embeddings: bool = False
     #: Fit a temperature on the validation logits of the int8 model and bake ``logits / T`` into it.
     temperature_scaling: bool = False
+    #: Write each Softmax out as ReduceMax/Sub/Exp/ReduceSum/Div at export (``training/export.py``):
+    #: the same answer on AVX2 as on AVX-512, but measured not batch-invariant and slower (docs/model.md).
+    written_out_softmax: bool = False
 
 
 @dataclass(frozen=True)

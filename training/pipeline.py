@@ -237,7 +237,9 @@ def build(config: BuildConfig, *, publish_student: bool = True) -> Path:
     published = work / "student-fp32" if publish_student else None
     student = run_student(config, splits, teacher, publish_to=published)
     onnx_name = "student-fp32.onnx" if publish_student else f"{config.name}-{config.version}-fp32.onnx"
-    fp32_path = export_onnx(student.directory, work / onnx_name)
+    fp32_path = export_onnx(
+        student.directory, work / onnx_name, written_out_softmax=config.quant.written_out_softmax
+    )
     teacher_metrics = {"cached": teacher.cached, "train_seconds": round(teacher.train_seconds, 1)}
     card = {
         "base_model": f"{student.base_name} ({len(student.layers)} of 6 layers: {list(student.layers)}, "
@@ -329,7 +331,11 @@ def import_hf(checkpoint: Path, eval_csv: Path, config: BuildConfig) -> Path:
         source=f"csv:{eval_csv}",
     )
     work = Path(config.work_dir)
-    fp32_path = export_onnx(checkpoint, work / f"{config.name}-{config.version}-fp32.onnx")
+    fp32_path = export_onnx(
+        checkpoint,
+        work / f"{config.name}-{config.version}-fp32.onnx",
+        written_out_softmax=config.quant.written_out_softmax,
+    )
     card = {
         "base_model": str(getattr(model_config, "_name_or_path", "") or checkpoint),
         "teacher": "none (imported model)",
