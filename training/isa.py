@@ -107,15 +107,7 @@ def compare_on_emulated_cpu(
             "model": str(model_path), "tokenizer": str(tokenizer_path), "max_len": max_len, "pad_id": pad_id,
             "texts": list(texts), "output": str(output),
         }))  # fmt: skip
-        path = os.pathsep.join(filter(None, [_root(), os.environ.get("PYTHONPATH")]))
-        env = {**os.environ, "PYTHONPATH": path}
-        command = [emulator, "-cpu", cpu, sys.executable, "-m", "training.isa", str(request)]
-        done = subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
-        )
-        if done.returncode != 0 or not output.exists():
-            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            raise RuntimeError(f"the emulated run ({' '.join(command[:3])}) failed: {' | '.join(tail)}")
+        _run_emulated(emulator, cpu, request, output, timeout_s)
         emulated = np.load(output)
     delta, agreement = compare(host, emulated)
     return IsaReport(cpu, len(texts), delta, agreement, round(time.perf_counter() - start, 1))
@@ -183,15 +175,7 @@ def node_differences(
         request.write_text(json.dumps({
             "probe": str(probe), "feeds": str(scratch / "feeds.npz"), "output": str(scratch / "emulated.npz"),
         }))  # fmt: skip
-        path = os.pathsep.join(filter(None, [_root(), os.environ.get("PYTHONPATH")]))
-        command = [emulator, "-cpu", cpu, sys.executable, "-m", "training.isa", str(request)]
-        done = subprocess.run(
-            command, env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True,
-            timeout=timeout_s, check=False,
-        )  # fmt: skip
-        if done.returncode != 0:
-            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-            raise RuntimeError(f"the emulated run ({' '.join(command[:3])}) failed: {' | '.join(tail)}")
+        _run_emulated(emulator, cpu, request, scratch / "emulated.npz", timeout_s)
         host, emulated = np.load(scratch / "host.npz"), np.load(scratch / "emulated.npz")
         found = []
         for node, op_type, output in order:
@@ -207,6 +191,19 @@ def node_differences(
                 )
                 found.append(NodeDifference(node, op_type, output, differing, int(a.size), delta))
         return found
+
+
+def _run_emulated(emulator: str, cpu: str, request: Path, output: Path, timeout_s: float) -> None:
+    """Run this module's child side under ``emulator -cpu <cpu>`` on ``request``; it writes ``output``."""
+    path = os.pathsep.join(filter(None, [_root(), os.environ.get("PYTHONPATH")]))
+    command = [emulator, "-cpu", cpu, sys.executable, "-m", "training.isa", str(request)]
+    done = subprocess.run(
+        command, env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True,
+        timeout=timeout_s, check=False,
+    )  # fmt: skip
+    if done.returncode != 0 or not output.exists():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"the emulated run ({' '.join(command[:3])}) failed: {' | '.join(tail)}")
 
 
 def _probe_outputs(probe: Path, feeds_path: Path, output: Path) -> None:
