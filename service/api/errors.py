@@ -185,13 +185,16 @@ async def send_error(send: Send, error: ServiceError, *, close: bool = True) -> 
 
 
 def openapi_responses(
-    *statuses: int, notes: Mapping[int, str] | None = None
+    *statuses: int,
+    notes: Mapping[int, str] | None = None,
+    exclude: Iterable[type[ServiceError]] = (),
 ) -> dict[int | str, dict[str, Any]]:
-    """FastAPI ``responses=`` for these statuses, described from the table (rows of one status joined),
-    with a route's own ``notes`` appended."""
+    """FastAPI ``responses=`` for these statuses, described from the table (rows of one status joined,
+    less the rows of ``exclude``: errors the route never raises), with a route's own ``notes``."""
+    skipped = (ServiceError, *exclude)
     described: dict[int, list[str]] = {}
     for kind in ERROR_TABLE:
-        if kind.status in statuses and kind.error is not ServiceError:
+        if kind.status in statuses and kind.error not in skipped:
             described.setdefault(kind.status, []).append(kind.description)
     missing = (set(statuses) | set(notes or {})) - set(described)
     if missing:

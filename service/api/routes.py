@@ -26,6 +26,7 @@ from service.errors import (
     ClientGoneError,
     ErrorDetail,
     InvalidInputError,
+    StoreUnavailableError,
     TooLargeError,
     UnavailableError,
 )
@@ -45,8 +46,9 @@ async def _runtime(request: Request) -> Runtime:
 
 
 State = Annotated[Runtime, Depends(_runtime)]
-_ERRORS = openapi_responses(401, 408, 413, 415, 422, 429, 431, 500, 503, 504)
-_UNAVAILABLE = openapi_responses(503)
+# The feedback store's 503 is the feedback route's alone.
+_ERRORS = openapi_responses(401, 408, 413, 415, 422, 429, 431, 500, 503, 504, exclude=[StoreUnavailableError])
+_UNAVAILABLE = openapi_responses(503, exclude=[StoreUnavailableError])
 
 
 @router.post("/v1/classify", response_model=ClassifyResponse, responses=_ERRORS, tags=["classify"])

@@ -120,5 +120,9 @@ def test_openapi_error_responses_come_from_the_table(tiny_bundle: Path) -> None:
     assert documented <= statuses
     assert {401, 413, 415, 422, 429, 431, 500, 503, 504} <= documented
     assert classify["429"]["description"] == openapi_responses(429)[429]["description"]
+    # Each route documents the errors it can raise: the feedback store's 503 only on /v1/feedback.
+    assert "feedback store" not in classify["503"]["description"]
+    feedback = document["paths"]["/v1/feedback"]["post"]["responses"]
+    assert "feedback store" in feedback["503"]["description"]
     with pytest.raises(ValueError, match="not in ERROR_TABLE"):
         openapi_responses(418)
