@@ -56,32 +56,32 @@ async def run_mixed(
         return chunk
 
     small_ms: list[float] = []
-    small_batcher_ms: list[float] = []
-    slowest: list[tuple[float, float, float]] = []
+    #: (total, queue, inference) ms of each answered small request.
+    small_parts: list[tuple[float, float, float]] = []
     statuses: dict[str, int] = {}
     timeout = aiohttp.ClientTimeout(total=120)
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
 
-        async def post(body: list[str]) -> tuple[int, float, float]:
-            """Status, seconds as the client saw them, and the batcher's part (the server's
-            X-Queue-Time-Ms + X-Inference-Time-Ms: waiting for and inside model batches)."""
+        async def post(body: list[str]) -> tuple[int, float, float, float]:
+            """Status, seconds as the client saw them, and the server's X-Queue-Time-Ms and
+            X-Inference-Time-Ms (the batcher's part: waiting for and inside model batches)."""
             started = time.perf_counter()
             async with session.post(base_url + "/v1/classify", json=classify_body(body)) as reply:
                 await reply.read()
-                queue_ms = float(reply.headers.get("X-Queue-Time-Ms", "nan"))
-                inference_ms = float(reply.headers.get("X-Inference-Time-Ms", "nan"))
-                seconds = time.perf_counter() - started
-                if len(body) <= small_size:
-                    slowest.append((round(seconds * 1000, 1), queue_ms, inference_ms))
-                return reply.status, seconds, queue_ms + inference_ms
+                return (
+                    reply.status,
+                    time.perf_counter() - started,
+                    float(reply.headers.get("X-Queue-Time-Ms", "nan")),
+                    float(reply.headers.get("X-Inference-Time-Ms", "nan")),
+                )
 
         async def small(body: list[str]) -> None:
-            status, seconds, batcher_ms = await post(body)
+            status, seconds, queue_ms, inference_ms = await post(body)
             statuses[str(status)] = statuses.get(str(status), 0) + 1
             if status == 200:
                 small_ms.append(seconds * 1000)
-                small_batcher_ms.append(batcher_ms)
+                small_parts.append((round(seconds * 1000, 1), queue_ms, inference_ms))
 
         started = time.perf_counter()
         bulk = [asyncio.ensure_future(post(take(bulk_size))) for _ in range(bulk_requests)]
@@ -92,35 +92,31 @@ async def run_mixed(
         bulk_results = [task.result() for task in bulk]
         bulk_wall = time.perf_counter() - started
         await asyncio.gather(*smalls)
-    for status, _, _ in bulk_results:
+    for status, *_ in bulk_results:
         statuses[f"bulk {status}"] = statuses.get(f"bulk {status}", 0) + 1
     ordered = sorted(small_ms)
-
-    def pct(q: float) -> float | None:
-        if not ordered:
-            return None
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
+    batcher_ms = [queue + inference for _, queue, inference in small_parts]
     return {
         "small_requests": len(small_ms),
         "small_p50_ms": statistics.median(ordered) if ordered else None,
-        "small_p99_ms": pct(0.99),
+        "small_p99_ms": _percentile(ordered, 0.99),
         "small_max_ms": ordered[-1] if ordered else None,
         "bulk_wall_s": bulk_wall,
-        "bulk_max_s": max(seconds for _, seconds, _ in bulk_results),
+        "bulk_max_s": max(seconds for _, seconds, *_ in bulk_results),
         # The batcher's part of the small requests' latency; the rest is HTTP, parsing, the event loop
         # and the client.
-        "small_batcher_p50_ms": statistics.median(small_batcher_ms) if small_batcher_ms else None,
-        "small_batcher_p99_ms": _percentile(small_batcher_ms, 0.99),
+        "small_batcher_p50_ms": statistics.median(batcher_ms) if batcher_ms else None,
+        "small_batcher_p99_ms": _percentile(batcher_ms, 0.99),
         "small_slowest_ms": [
             {"total": total, "queue": queue, "inference": inference}
-            for total, queue, inference in sorted(slowest, reverse=True)[:5]
+            for total, queue, inference in sorted(small_parts, reverse=True)[:5]
         ],
         "statuses": statuses,
     }
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:
+    """The value at rank ``int(q * n)`` of the sorted values (None when empty)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else None
 

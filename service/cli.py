@@ -152,7 +152,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         lifespan="on",
         timeout_graceful_shutdown=max(1, math.ceil(settings.graceful_timeout_s)),
     )
-    server = DrainingServer(config, app, settings.graceful_timeout_s)
+    server = DrainingServer(config, app)
     server.run()
     return 0 if server.started else 3
 

@@ -37,7 +37,7 @@ logger = logging.getLogger("txclassify.server")
 
 
 class DrainingServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, app: FastAPI, grace_s: float) -> None:
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
         settings: Settings = runtime_of(app).settings
         config.http = protocol_factory(
             ConnectionLimits(
@@ -52,7 +52,6 @@ class DrainingServer(uvicorn.Server):
         config.reset_contextvars = True
         super().__init__(config)
         self._app = app
-        self._grace_s = grace_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._drain: asyncio.Task[None] | None = None
 
@@ -80,12 +79,12 @@ class DrainingServer(uvicorn.Server):
 
     def _start_drain(self) -> None:
         if self._drain is None:
-            runtime_of(self._app).begin_drain(self._grace_s)
+            runtime_of(self._app).begin_drain()
             self._drain = asyncio.ensure_future(self._drain_then_exit())
 
     async def _drain_then_exit(self) -> None:
         runtime = runtime_of(self._app)
-        await runtime.drain(self._grace_s)
+        await runtime.drain()
         # What is left of the grace period bounds uvicorn's own wait for open connections.
         self.config.timeout_graceful_shutdown = max(1, math.ceil(runtime.grace_left_s()))
         self.should_exit = True

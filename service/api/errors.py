@@ -133,6 +133,9 @@ class Rendered:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    #: A 5xx that is not the caller's own business (not 503/504): it names the request id, and the
+    #: exception handler logs it.
+    unexpected: bool = False
 
     @property
     def reason(self) -> str:
@@ -156,13 +159,14 @@ def render(
     if isinstance(error, UnauthorizedError):
         headers.append(("www-authenticate", 'Bearer realm="txclassify"'))
     message = error.message
-    if kind.status >= 500 and kind.status not in _EXPECTED_5XX:
+    unexpected = kind.status >= 500 and kind.status not in _EXPECTED_5XX
+    if unexpected:
         shown = request_id or "-"
         message = f"{message} (request id {shown})"
         headers.append(("x-request-id", shown))
     headers.extend(extra_headers)
     body = json.dumps(error_body(error.code, message, error.details[:100])).encode()
-    return Rendered(kind.status, tuple(headers), body)
+    return Rendered(kind.status, tuple(headers), body, unexpected)
 
 
 def _response(rendered: Rendered) -> Response:
@@ -214,7 +218,7 @@ def _request_id(request: Request) -> str:
 async def _service_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ServiceError)
     rendered = render(error, _request_id(request))
-    if rendered.status >= 500 and rendered.status not in _EXPECTED_5XX:
+    if rendered.unexpected:
         logger.error("request failed: %s", error.message, extra={"code": error.code})
     return _response(rendered)
 
