@@ -241,7 +241,8 @@ def _parent_config(parent: ModelBundle, name: str, version: str, output_dir: Pat
     inherited = _known(GateConfig, built.get("gate") or {})
     # A parent that ships a lexical model gets a child with one, fitted on the customer's rows.
     lexical = _known(LexicalConfig, built.get("lexical") or {})
-    lexical = replace(lexical, enabled=lexical.enabled or parent.lexical is not None)
+    # Fitted on the customer's rows alone: the parent's extra generated rows (train_size) do not apply.
+    lexical = replace(lexical, enabled=lexical.enabled or parent.lexical is not None, train_size=None)
     gate = GateConfig(
         min_macro_f1=0.0, max_teacher_gap=1.0,
         min_gain_over_baseline=settings.min_gain_over_baseline,

@@ -134,10 +134,16 @@ class LexicalConfig:
     #: Character n-gram lengths (scikit-learn ``char_wb``); the bundle's ``lexical.npz`` records them.
     min_n: int = 2
     max_n: int = 4
+    #: Generated training rows to fit on (the training merchants only), when more than the transformer's
+    #: ``data.train_size``: the lexical fit takes minutes where distillation takes an hour. None: the
+    #: training split itself. Generated data only (with ``data.train_csv`` the user's rows are all there is).
+    train_size: int | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_n <= self.max_n:
             raise ValueError(f"lexical: min_n {self.min_n} and max_n {self.max_n} need 1 <= min_n <= max_n")
+        if self.train_size is not None and self.train_size < 1:
+            raise ValueError(f"lexical: train_size {self.train_size} must be at least 1 (or unset)")
 
 
 @dataclass(frozen=True)

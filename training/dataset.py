@@ -29,6 +29,7 @@ __all__ = [
     "Split",
     "Splits",
     "build_splits",
+    "generated_train",
     "length_batches",
     "prepare",
     "read_csv",
@@ -161,19 +162,9 @@ def build_splits(
     gazetteer hint ("test_no_hint": how the model does on brands outside the index).
     """
     data = config.data
-    uniform = 1.0 / len(LABELS)
-    total = sum(TRAFFIC_LABEL_WEIGHTS.values())
-    weights = {
-        label: (1 - data.label_balance) * TRAFFIC_LABEL_WEIGHTS[label] / total + data.label_balance * uniform
-        for label in LABELS
-    }
 
     def generated(n: int, split: str, offset: int) -> list[LabelledRow]:
-        narrations = sample_narrations(
-            n, seed=config.seed + offset, split=split, label_weights=weights,
-            zipf_exponent=data.zipf_exponent, catalogue=catalogue,
-        )  # fmt: skip
-        return [LabelledRow(x.text, x.label, x.direction, x.kind) for x in narrations]
+        return _generated(config, n, split, offset, catalogue)
 
     no_direction = data.direction_dropout
     extra: dict[str, Split] = {}
@@ -211,17 +202,45 @@ def build_splits(
             prepare(rows[:n_val], gazetteer, seed=config.seed + 1),
             test, f"csv:{data.train_csv}", extra,
         )  # fmt: skip
-    train = prepare(
-        generated(data.train_size, "train", 0),
-        gazetteer,
-        seed=config.seed,
-        direction_dropout=no_direction,
-        hint_dropout=data.hint_dropout,
-    )
+    train = generated_train(config, data.train_size, gazetteer=gazetteer, catalogue=catalogue)
     val = prepare(
         generated(data.val_size, "val", 1), gazetteer, seed=config.seed + 1, direction_dropout=no_direction
     )
     return Splits(train, val, test, f"generator-v{GENERATOR_VERSION}", extra)
+
+
+def _generated(
+    config: BuildConfig, n: int, split: str, offset: int, catalogue: Catalogue | None
+) -> list[LabelledRow]:
+    """``n`` generated rows of one split's merchants, drawn with the config's label mix and seed."""
+    data = config.data
+    uniform = 1.0 / len(LABELS)
+    total = sum(TRAFFIC_LABEL_WEIGHTS.values())
+    weights = {
+        label: (1 - data.label_balance) * TRAFFIC_LABEL_WEIGHTS[label] / total + data.label_balance * uniform
+        for label in LABELS
+    }
+    narrations = sample_narrations(
+        n, seed=config.seed + offset, split=split, label_weights=weights,
+        zipf_exponent=data.zipf_exponent, catalogue=catalogue,
+    )  # fmt: skip
+    return [LabelledRow(x.text, x.label, x.direction, x.kind) for x in narrations]
+
+
+def generated_train(
+    config: BuildConfig, n: int, *, gazetteer: Gazetteer | None = None, catalogue: Catalogue | None = None
+) -> Split:
+    """``n`` generated training rows (the training merchants only), prepared as the training split is:
+    the same seed, direction dropout and hint dropout. ``build_splits`` draws its training split with
+    ``n = data.train_size``; the lexical model may draw more (``lexical.train_size``), since it fits in
+    minutes where the transformer takes an hour."""
+    return prepare(
+        _generated(config, n, "train", 0, catalogue),
+        gazetteer,
+        seed=config.seed,
+        direction_dropout=config.data.direction_dropout,
+        hint_dropout=config.data.hint_dropout,
+    )
 
 
 def length_batches(

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.gazetteer import Gazetteer
 from service.lexical import LexicalModel
@@ -20,11 +20,14 @@ from training.bundle import write_bundle
 from training.calibration import apply_temperature, fit_temperature
 from training.candidate import evaluate_candidate
 from training.config import BuildConfig
-from training.dataset import Split, Splits, build_splits, prepare, read_csv
+from training.dataset import Split, Splits, build_splits, generated_train, prepare, read_csv
 from training.export import export_onnx
 from training.gate import Check, GateReport, check
 from training.labels import LABELS
 from training.quantize import quantize_int8
+
+if TYPE_CHECKING:
+    from training.data.catalogue import Catalogue
 
 __all__ = ["build", "import_hf", "keep_student_weights", "student_weights_dir"]
 
@@ -78,11 +81,13 @@ def _quantize_and_gate(
     extra_checks: Callable[[dict[str, Any]], Sequence[Check]] | None = None,
     calibration_texts: Sequence[str] | None = None,
     make_default: bool = True,
+    lexical_train: Split | None = None,
 ) -> Path:
     """Shared tail of ``build``, ``import_hf`` and ``adapt``: quantise, calibrate, evaluate, gate, write the
     bundle. ``labels``: the model's outputs in order; ``extra_metrics`` join the measured ones before the
     gate, whose checks ``extra_checks(metrics)`` extends; ``calibration_texts`` (default: the validation
-    texts) feed the int8 calibration; ``make_default``: the bundle becomes the index's default."""
+    texts) feed the int8 calibration; ``make_default``: the bundle becomes the index's default;
+    ``lexical_train`` (default: the training split) is what the lexical model is fitted on."""
     from transformers import AutoConfig
 
     work = Path(config.work_dir)
@@ -103,8 +108,9 @@ def _quantize_and_gate(
     lexical = None
     if config.lexical.enabled and len(splits.train):
         lexical = _fit_lexical(
-            int8_path, tokenizer_path, max_len, pad_id, splits, config, len(labels), staging
-        )
+            int8_path, tokenizer_path, max_len, pad_id, splits, config, len(labels), staging,
+            lexical_train if lexical_train is not None else splits.train,
+        )  # fmt: skip
 
     def prepare_text(text: str) -> str:
         hint = gazetteer.lookup(normalize_text(text)) if gazetteer is not None else None
@@ -180,8 +186,10 @@ def _fit_lexical(
     config: BuildConfig,
     num_labels: int,
     staging: Path,
+    train: Split,
 ) -> LexicalModel:
-    """The bundle's lexical model: fitted on the training split, mixed with the (calibrated) int8 model by
+    """The bundle's lexical model: fitted on ``train`` (the training split or more rows of its
+    merchants, ``lexical.train_size``), mixed with the (calibrated) int8 model by
     weights fitted on validation, then saved and read back, so the gate scores the file that ships."""
     from dataclasses import replace
 
@@ -190,7 +198,7 @@ def _fit_lexical(
     from training.runtime import OnnxClassifier
 
     start = time.perf_counter()
-    fitted = fit_lexical(splits.train.texts, splits.train.labels, num_labels, config.lexical)
+    fitted = fit_lexical(train.texts, train.labels, num_labels, config.lexical)
     model = OnnxClassifier(int8_path, tokenizer_path, max_len=max_len, pad_id=pad_id, threads=config.threads)
     student_weight, lexical_weight = fit_mix_weights(
         model.logits(splits.val.texts), fitted.logits(splits.val.texts), splits.val.labels
@@ -198,15 +206,34 @@ def _fit_lexical(
     path = staging / "lexical.npz"
     replace(fitted, student_weight=student_weight, lexical_weight=lexical_weight).save(path)
     print(
-        f"lexical model: {len(fitted.vocabulary):,} n-grams, mix {student_weight:.3f} x student + "
-        f"{lexical_weight:.3f} x lexical (fitted on validation), {time.perf_counter() - start:.0f} s",
+        f"lexical model: {len(fitted.vocabulary):,} n-grams from {len(train):,} rows, mix "
+        f"{student_weight:.3f} x student + {lexical_weight:.3f} x lexical (fitted on validation), "
+        f"{time.perf_counter() - start:.0f} s",
         flush=True,
     )
     return LexicalModel.load(path, num_labels)
 
 
+def _lexical_train(
+    config: BuildConfig, splits: Splits, gazetteer: Gazetteer | None, catalogue: Catalogue | None
+) -> Split:
+    """The lexical model's training rows: the training split, or ``lexical.train_size`` generated rows
+    of the training merchants (drawn afresh with the split's seed and dropouts; only the merchants
+    need be the training ones, so validation, test and the dev set stay unseen)."""
+    size = config.lexical.train_size
+    if not config.lexical.enabled or size is None or size == len(splits.train):
+        return splits.train
+    return generated_train(config, size, gazetteer=gazetteer, catalogue=catalogue)
+
+
 def _preflight(config: BuildConfig) -> None:
-    """Fail in a second, not after the training, when a gate check cannot run on this machine."""
+    """Fail in a second, not after the training, when the config contradicts itself or a gate check
+    cannot run on this machine."""
+    if config.lexical.train_size is not None and config.data.train_csv:
+        raise ValueError(
+            "lexical.train_size draws generated rows; with data.train_csv the lexical model fits on the "
+            "CSV's rows: unset one of them"
+        )
     if config.gate.isa_cpu:
         from training.isa import require_emulator
 
@@ -233,6 +260,7 @@ def build(config: BuildConfig, *, publish_student: bool = True) -> Path:
     work = Path(config.work_dir)
     knowledge = load_knowledge(config)
     splits = build_splits(config, gazetteer=knowledge.gazetteer, catalogue=knowledge.catalogue)
+    lexical_train = _lexical_train(config, splits, knowledge.gazetteer, knowledge.catalogue)
     teacher = run_teacher(config, splits, gazetteer=knowledge.gazetteer, catalogue=knowledge.catalogue)
     published = work / "student-fp32" if publish_student else None
     student = run_student(config, splits, teacher, publish_to=published)
@@ -259,7 +287,8 @@ def build(config: BuildConfig, *, publish_student: bool = True) -> Path:
             "direction_dropout": config.data.direction_dropout, "hint_dropout": config.data.hint_dropout,
             "sizes": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test),
                       "distill": len(teacher.distill_logits),
-                      "transfer_unlabelled": len(teacher.transfer_texts)},
+                      "transfer_unlabelled": len(teacher.transfer_texts),
+                      "lexical_train": len(lexical_train) if config.lexical.enabled else 0},
             "transfer": "training.data.sample_transfer_narrations over the teacher's whole-word vocabulary; "
                         "teacher soft targets only",
         },
@@ -269,6 +298,7 @@ def build(config: BuildConfig, *, publish_student: bool = True) -> Path:
     bundle = _quantize_and_gate(
         config, checkpoint=student.directory, fp32_path=fp32_path, splits=splits,
         teacher_logits=teacher.test_logits, card=card, gazetteer=knowledge.gazetteer, direction=True,
+        lexical_train=lexical_train,
     )  # fmt: skip
     card_path = bundle / "model_card.json"
     final = json.loads(card_path.read_text())

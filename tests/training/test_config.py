@@ -23,6 +23,18 @@ def test_a_bad_ngram_range_is_refused(min_n: int, max_n: int) -> None:
         LexicalConfig(min_n=min_n, max_n=max_n)
 
 
+@pytest.mark.parametrize("size", [0, -5])
+def test_a_lexical_train_size_below_one_is_refused(size: int) -> None:
+    with pytest.raises(ValueError, match="lexical: train_size"):
+        LexicalConfig(train_size=size)
+
+
+def test_the_v2_lexical_model_fits_on_more_rows_than_the_student(tmp_path: Path) -> None:
+    config = load_config(CONFIGS / "v2.yaml")
+    assert config.lexical.train_size is not None
+    assert config.lexical.train_size > config.data.train_size
+
+
 @pytest.mark.parametrize("name", ["v1.yaml", "v2.yaml", "tiny.yaml"])
 def test_the_shipped_configs_load(name: str) -> None:
     assert load_config(CONFIGS / name).name

@@ -3,13 +3,15 @@ withhold what they say; CSVs with directions are read and bad rows named."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from service.gazetteer import Gazetteer
 from service.normalize import model_input
-from training.dataset import LabelledRow, prepare, read_csv, write_csv
+from training.config import BuildConfig, DataConfig
+from training.dataset import LabelledRow, build_splits, generated_train, prepare, read_csv, write_csv
 from training.labels import label_id
 
 GAZETTEER = Gazetteer({"tesco": "FOOD_AND_DRINK", "home depot": "HOME_IMPROVEMENT"}, "test")
@@ -76,3 +78,26 @@ def test_read_csv_names_the_file_and_row_of_a_bad_value(tmp_path: Path, body: st
     path.write_text(body)
     with pytest.raises(ValueError, match=message):
         read_csv(path)
+
+
+SMALL = BuildConfig(
+    data=DataConfig(train_size=120, val_size=40, test_size=40, direction_dropout=0.25, hint_dropout=0.3)
+)
+
+
+def test_generated_train_draws_the_training_split_as_build_splits_does() -> None:
+    splits = build_splits(SMALL)
+    again = generated_train(SMALL, SMALL.data.train_size)
+    assert (again.texts, again.labels) == (splits.train.texts, splits.train.labels)
+
+
+def test_generated_train_draws_more_rows_of_the_training_merchants_only() -> None:
+    # A merchant-disjoint split: the training merchants never appear among validation or test rows.
+    more = generated_train(SMALL, 600)
+    assert len(more) == 600
+    big = replace(SMALL, data=replace(SMALL.data, train_size=600, val_size=600, test_size=600))
+    splits = build_splits(big)
+    held_out = set(splits.val.texts) | set(splits.test.texts)
+    brands = [t for t, k in zip(more.texts, more.kinds, strict=True) if k.startswith("brand")]
+    assert brands
+    assert not held_out & set(brands)

@@ -60,6 +60,8 @@ def test_the_tiny_bundle_serves_its_lexical_model_mixed_as_gated(tiny_bundle: Pa
     card = bundle.card
     assert bundle.lexical is not None
     assert card["lexical"]["features"] == len(bundle.lexical.vocabulary) > 100
+    # Fitted on lexical.train_size generated rows, not only the student's training split.
+    assert card["data"]["sizes"]["lexical_train"] == 1000 > card["data"]["sizes"]["train"]
     # The gate judges the answers the bundle gives: the mix.
     macro_f1_check = next(c for c in card["gate"]["checks"] if c["name"] == "macro_f1")
     assert macro_f1_check["value"] == card["metrics"]["served"]["macro_f1"]
