@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +39,7 @@ __all__ = ["Classification", "Classifier", "ClassifierObserver", "LabelScore", "
 Probabilities = npt.NDArray[np.float32]
 #: What one batched item carries to the worker: its token ids and its model input (for the lexical model).
 ModelRow = tuple[TokenIds, str]
+_T = TypeVar("_T")
 
 #: Requests of at most this many texts are normalised and tokenised on the event loop (tens of
 #: microseconds): handing them to a thread and back costs more than the work.
@@ -286,27 +287,23 @@ class Classifier:
         estimate = sum(min(limit, len(text) + 2) for text in texts)
         batcher.check_admission(len(texts), tokens=estimate, client_id=client_id, deadline=deadline)
         inline = len(texts) <= INLINE_PREPARE_TEXTS
-        loop = asyncio.get_running_loop()
-        if inline:
-            keys, rows, missing, work = self._prepare(texts, directions)
-        else:
-            keys, rows, missing, work = await loop.run_in_executor(
-                self._preparer, self._prepare, texts, directions
-            )
+        keys, rows, missing, work = await self._off_loop(inline, self._prepare, texts, directions)
         if self._observer is not None and len(texts) > len(missing):
             self._observer.cache_hits(len(texts) - len(missing))
         if interactive is None:
             interactive = len(texts) <= self.settings.interactive_max_items
         outcome = await batcher.submit(work, client_id=client_id, deadline=deadline, interactive=interactive)
-        if inline:
-            predictions = self._finish(keys, rows, missing, outcome.results)
-        else:
-            predictions = await loop.run_in_executor(
-                self._preparer, self._finish, keys, rows, missing, outcome.results
-            )
+        predictions = await self._off_loop(inline, self._finish, keys, rows, missing, outcome.results)
         return Classification(
             predictions, outcome.queue_seconds, outcome.inference_seconds, len(texts) - len(missing)
         )
+
+    async def _off_loop(self, inline: bool, work: Callable[..., _T], *args: Any) -> _T:
+        """``work(*args)`` on the event loop when ``inline`` (``INLINE_PREPARE_TEXTS``), else on the
+        preparer thread, so a large request's tokenisation never stalls the loop."""
+        if inline:
+            return work(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._preparer, work, *args)
 
     def _finish(
         self,
