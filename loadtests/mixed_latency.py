@@ -55,7 +55,6 @@ async def run_mixed(
         cursor += count
         return chunk
 
-    small_ms: list[float] = []
     #: (total, queue, inference) ms of each answered small request.
     small_parts: list[tuple[float, float, float]] = []
     statuses: dict[str, int] = {}
@@ -80,8 +79,7 @@ async def run_mixed(
             status, seconds, queue_ms, inference_ms = await post(body)
             statuses[str(status)] = statuses.get(str(status), 0) + 1
             if status == 200:
-                small_ms.append(seconds * 1000)
-                small_parts.append((round(seconds * 1000, 1), queue_ms, inference_ms))
+                small_parts.append((seconds * 1000, queue_ms, inference_ms))
 
         started = time.perf_counter()
         bulk = [asyncio.ensure_future(post(take(bulk_size))) for _ in range(bulk_requests)]
@@ -94,13 +92,13 @@ async def run_mixed(
         await asyncio.gather(*smalls)
     for status, *_ in bulk_results:
         statuses[f"bulk {status}"] = statuses.get(f"bulk {status}", 0) + 1
-    ordered = sorted(small_ms)
-    batcher_ms = [queue + inference for _, queue, inference in small_parts]
+    small_ms = sorted(total for total, _, _ in small_parts)
+    batcher_ms = sorted(queue + inference for _, queue, inference in small_parts)
     return {
         "small_requests": len(small_ms),
-        "small_p50_ms": statistics.median(ordered) if ordered else None,
-        "small_p99_ms": _percentile(ordered, 0.99),
-        "small_max_ms": ordered[-1] if ordered else None,
+        "small_p50_ms": statistics.median(small_ms) if small_ms else None,
+        "small_p99_ms": _percentile(small_ms, 0.99),
+        "small_max_ms": small_ms[-1] if small_ms else None,
         "bulk_wall_s": bulk_wall,
         "bulk_max_s": max(seconds for _, seconds, *_ in bulk_results),
         # The batcher's part of the small requests' latency; the rest is HTTP, parsing, the event loop
@@ -108,16 +106,15 @@ async def run_mixed(
         "small_batcher_p50_ms": statistics.median(batcher_ms) if batcher_ms else None,
         "small_batcher_p99_ms": _percentile(batcher_ms, 0.99),
         "small_slowest_ms": [
-            {"total": total, "queue": queue, "inference": inference}
+            {"total": round(total, 1), "queue": queue, "inference": inference}
             for total, queue, inference in sorted(small_parts, reverse=True)[:5]
         ],
         "statuses": statuses,
     }
 
 
-def _percentile(values: Sequence[float], q: float) -> float | None:
-    """The value at rank ``int(q * n)`` of the sorted values (None when empty)."""
-    ordered = sorted(values)
+def _percentile(ordered: Sequence[float], q: float) -> float | None:
+    """The value at rank ``int(q * n)`` of ``ordered`` (sorted ascending; None when empty)."""
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else None
 
 
