@@ -1,7 +1,8 @@
 """Shared fixtures: one tiny real model bundle (a random BERT exported to ONNX), built once.
 
 Building needs torch (about ten seconds, mostly imports), so the bundle is kept under ``.cache/`` keyed
-by the builder's source and the normalisation version, and rebuilt whenever either changes.
+by the builder's source, the bundle writer's (service/bundle.py) and the normalisation version, and rebuilt
+whenever one changes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from service import bundle as bundle_module
 from service.bundle import ModelBundle
 from service.errors import BundleError
 from service.normalize import NORMALIZATION_VERSION
@@ -22,7 +24,9 @@ _REPO = Path(__file__).resolve().parent.parent
 
 
 def _cached_tiny_bundle(scratch: Path) -> Path:
-    source = Path(tiny_bundle_module.__file__).read_bytes() + NORMALIZATION_VERSION.encode()
+    # The fixture's source and the writer it goes through (service/bundle.py) decide what it builds.
+    source = b"".join(Path(str(m.__file__)).read_bytes() for m in (tiny_bundle_module, bundle_module))
+    source += NORMALIZATION_VERSION.encode()
     key = hashlib.sha256(source).hexdigest()[:16]
     cached = Path(os.environ.get("TXC_TEST_CACHE", _REPO / ".cache")) / f"tiny-bundle-{key}"
     try:
