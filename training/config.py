@@ -16,6 +16,7 @@ __all__ = [
     "GateConfig",
     "LexicalConfig",
     "QuantConfig",
+    "StageContext",
     "StudentConfig",
     "TeacherConfig",
     "load_config",
@@ -175,6 +176,24 @@ class GateConfig:
 
 
 @dataclass(frozen=True)
+class StageContext:
+    """What every cached training stage shares: the seed (part of every cache key), the work directory
+    (``cache/`` under it) and the threads. A stage takes this and the config sections it reads."""
+
+    seed: int = 0
+    work_dir: Path = Path("artifacts")
+    threads: int = 2
+
+    def key(self, *parts: Any) -> str:
+        """Short hash of the seed and the settings a cached stage depends on (cache invalidation)."""
+        blob = json.dumps(
+            [self.seed, *[asdict(p) if is_dataclass(p) and not isinstance(p, type) else p for p in parts]],
+            sort_keys=True,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
 class BuildConfig:
     name: str = "txclassify"
     version: str = "1.0.0"
@@ -189,13 +208,11 @@ class BuildConfig:
     lexical: LexicalConfig = field(default_factory=LexicalConfig)
     gate: GateConfig = field(default_factory=GateConfig)
 
-    def stage_key(self, *parts: Any) -> str:
-        """Short hash of the settings a cached stage depends on (cache invalidation)."""
-        blob = json.dumps(
-            [self.seed, *[asdict(p) if is_dataclass(p) and not isinstance(p, type) else p for p in parts]],
-            sort_keys=True,
-        )
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+    @property
+    def stage(self) -> StageContext:
+        """What the cached training stages share (they take it and their own sections, not the whole
+        config)."""
+        return StageContext(seed=self.seed, work_dir=Path(self.work_dir), threads=self.threads)
 
 
 def _build(cls: Any, raw: dict[str, Any]) -> Any:

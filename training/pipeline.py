@@ -19,7 +19,7 @@ from service.normalize import model_input, normalize_text
 from training.bundle import write_bundle
 from training.calibration import apply_temperature, fit_temperature
 from training.candidate import evaluate_candidate
-from training.config import BuildConfig
+from training.config import BuildConfig, LexicalConfig
 from training.dataset import Split, Splits, build_splits, generated_train, prepare, read_csv
 from training.export import export_onnx
 from training.gate import Check, GateReport, check
@@ -104,12 +104,14 @@ def _quantize_and_gate(
     quant_info = quantize_int8(fp32_path, int8_path, rows, config.quant, pad_id=pad_id)
     quant_info["seconds"] = round(time.perf_counter() - start, 1)
     if config.quant.temperature_scaling:
-        quant_info["temperature"] = _calibrate(int8_path, tokenizer_path, max_len, pad_id, splits.val, config)
+        quant_info["temperature"] = _calibrate(
+            int8_path, tokenizer_path, max_len, pad_id, splits.val, config.threads
+        )
     lexical = None
     if config.lexical.enabled and len(splits.train):
         lexical = _fit_lexical(
-            int8_path, tokenizer_path, max_len, pad_id, splits, config, len(labels), staging,
-            lexical_train if lexical_train is not None else splits.train,
+            int8_path, tokenizer_path, max_len, pad_id, splits, config.lexical, config.threads, len(labels),
+            staging, lexical_train if lexical_train is not None else splits.train,
         )  # fmt: skip
 
     def prepare_text(text: str) -> str:
@@ -159,13 +161,13 @@ def _quantize_and_gate(
 
 
 def _calibrate(
-    int8_path: Path, tokenizer_path: Path, max_len: int, pad_id: int, val: Split, config: BuildConfig
+    int8_path: Path, tokenizer_path: Path, max_len: int, pad_id: int, val: Split, threads: int
 ) -> dict[str, Any]:
     """Temperature scaling on the validation merchants' int8 logits, baked into ``int8_path``."""
     from training.evaluate import expected_calibration_error
     from training.runtime import OnnxClassifier, softmax
 
-    model = OnnxClassifier(int8_path, tokenizer_path, max_len=max_len, pad_id=pad_id, threads=config.threads)
+    model = OnnxClassifier(int8_path, tokenizer_path, max_len=max_len, pad_id=pad_id, threads=threads)
     logits = model.logits(val.texts)
     temperature = fit_temperature(logits, val.labels)
     apply_temperature(int8_path, temperature)
@@ -183,7 +185,8 @@ def _fit_lexical(
     max_len: int,
     pad_id: int,
     splits: Splits,
-    config: BuildConfig,
+    lexical: LexicalConfig,
+    threads: int,
     num_labels: int,
     staging: Path,
     train: Split,
@@ -198,8 +201,8 @@ def _fit_lexical(
     from training.runtime import OnnxClassifier
 
     start = time.perf_counter()
-    fitted = fit_lexical(train.texts, train.labels, num_labels, config.lexical)
-    model = OnnxClassifier(int8_path, tokenizer_path, max_len=max_len, pad_id=pad_id, threads=config.threads)
+    fitted = fit_lexical(train.texts, train.labels, num_labels, lexical)
+    model = OnnxClassifier(int8_path, tokenizer_path, max_len=max_len, pad_id=pad_id, threads=threads)
     student_weight, lexical_weight = fit_mix_weights(
         model.logits(splits.val.texts), fitted.logits(splits.val.texts), splits.val.labels
     )
@@ -261,9 +264,15 @@ def build(config: BuildConfig, *, publish_student: bool = True) -> Path:
     knowledge = load_knowledge(config)
     splits = build_splits(config, gazetteer=knowledge.gazetteer, catalogue=knowledge.catalogue)
     lexical_train = _lexical_train(config, splits, knowledge.gazetteer, knowledge.catalogue)
-    teacher = run_teacher(config, splits, gazetteer=knowledge.gazetteer, catalogue=knowledge.catalogue)
+    teacher = run_teacher(
+        config.stage, config.data, config.teacher, splits,
+        gazetteer=knowledge.gazetteer, catalogue=knowledge.catalogue,
+    )  # fmt: skip
     published = work / "student-fp32" if publish_student else None
-    student = run_student(config, splits, teacher, publish_to=published)
+    student = run_student(
+        config.stage, config.student, splits, teacher,
+        keyed_by=(config.data, config.teacher), publish_to=published,
+    )  # fmt: skip
     onnx_name = "student-fp32.onnx" if publish_student else f"{config.name}-{config.version}-fp32.onnx"
     fp32_path = export_onnx(
         student.directory, work / onnx_name, written_out_softmax=config.quant.written_out_softmax

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from training.base_models import load_classifier, resolve_base
-from training.config import BuildConfig
+from training.config import DataConfig, StageContext, StudentConfig, TeacherConfig
 from training.dataset import Split, Splits
 from training.teacher import TeacherResult, transfer_digest
 from training.trainer import UNLABELLED, Distillation, train_classifier
@@ -42,17 +42,24 @@ def freeze_word_embeddings(model: Any) -> None:
 
 
 def run_student(
-    config: BuildConfig, splits: Splits, teacher: TeacherResult, *, publish_to: Path | None = None
+    stage: StageContext,
+    sc: StudentConfig,
+    splits: Splits,
+    teacher: TeacherResult,
+    *,
+    keyed_by: tuple[DataConfig, TeacherConfig],
+    publish_to: Path | None = None,
 ) -> StudentResult:
-    """Distil (or reuse the cached) student; the HF checkpoint is copied to ``publish_to`` if given."""
+    """Distil (or reuse the cached) student; the HF checkpoint is copied to ``publish_to`` if given.
+
+    ``keyed_by``: the data and teacher sections the splits and ``teacher`` came from. The student reads
+    neither; they are in its cache key because they decide its training rows and soft targets."""
     from transformers import AutoTokenizer
 
-    sc = config.student
-    work = Path(config.work_dir)
-    base_dir, base_name = resolve_base(sc.base, work)
+    base_dir, base_name = resolve_base(sc.base, stage.work_dir)
     transfer = transfer_digest(teacher.transfer_texts)
-    key = config.stage_key(config.data, config.teacher, sc, splits.source, transfer)
-    directory = work / "cache" / f"student-{key}"
+    key = stage.key(*keyed_by, sc, splits.source, transfer)
+    directory = stage.work_dir / "cache" / f"student-{key}"
     meta_path = directory / "meta.json"
     if not meta_path.exists():
         model = load_classifier(base_dir, sc.layers)
@@ -74,7 +81,7 @@ def run_student(
         steps = sc.epochs * math.ceil(len(distill) / sc.batch_size)
         result = train_classifier(
             model, tokenizer, distill, max_len=sc.max_len, batch_size=sc.batch_size, steps=steps, lr=sc.lr,
-            seed=config.seed, distillation=Distillation(soft, sc.temperature, sc.alpha),
+            seed=stage.seed, distillation=Distillation(soft, sc.temperature, sc.alpha),
             bf16=sc.bf16,
             desc=f"student distil ({len(sc.layers)} layers)",
         )  # fmt: skip

@@ -74,8 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     splits = build_splits(base)
     for spec, config in configs:
         start = time.perf_counter()
-        teacher = run_teacher(config, splits)
-        student = run_student(config, splits, teacher, publish_to=None)
+        teacher = run_teacher(config.stage, config.data, config.teacher, splits)
+        student = run_student(
+            config.stage, config.student, splits, teacher, keyed_by=(config.data, config.teacher)
+        )
         model = AutoModelForSequenceClassification.from_pretrained(student.directory)
         tokenizer = AutoTokenizer.from_pretrained(student.directory)  # type: ignore[no-untyped-call]
         texts = splits.test.texts

@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from service.gazetteer import Gazetteer
 from training.base_models import load_classifier, resolve_base
-from training.config import BuildConfig
+from training.config import DataConfig, StageContext, TeacherConfig
 from training.dataset import Splits
 from training.labels import LABELS
 from training.trainer import predict_logits, train_classifier
@@ -42,7 +42,9 @@ class TeacherResult:
 
 
 def run_teacher(
-    config: BuildConfig,
+    stage: StageContext,
+    data_config: DataConfig,
+    tc: TeacherConfig,
     splits: Splits,
     *,
     gazetteer: Gazetteer | None = None,
@@ -54,21 +56,20 @@ def run_teacher(
     (hints where the gazetteer matches; no word of a held-out entity of ``catalogue``)."""
     from transformers import AutoTokenizer
 
-    tc = config.teacher
-    work = Path(config.work_dir)
+    work = stage.work_dir
     base_dir, base_name = resolve_base(tc.base, work)
     # The transfer set is scored by the finished teacher (cached beside it): not part of the teacher's key.
-    data = {k: v for k, v in asdict(config.data).items() if k != "transfer_size"}
-    key = config.stage_key(data, tc, splits.source)
+    data = {k: v for k, v in asdict(data_config).items() if k != "transfer_size"}
+    key = stage.key(data, tc, splits.source)
     cache = work / "cache" / f"teacher-{key}"
     meta_path = cache / "meta.json"
     distill = splits.train.take(tc.distill_size)
     tokenizer = AutoTokenizer.from_pretrained(base_dir)  # type: ignore[no-untyped-call]
-    transfer = _transfer_texts(config, tokenizer, gazetteer, catalogue)
+    transfer = _transfer_texts(data_config.transfer_size, stage.seed, tokenizer, gazetteer, catalogue)
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
         logits = np.load(cache / "logits.npz")
-        transfer_logits = _transfer_logits(config, cache, transfer)
+        transfer_logits = _transfer_logits(tc, cache, transfer)
         return TeacherResult(
             meta["name"], cache / "model", logits["distill"], logits["test"], transfer, transfer_logits,
             meta["train_seconds"], True, round(meta.get("logit_seconds", 0.0), 1),
@@ -81,7 +82,7 @@ def run_teacher(
             module.requires_grad_(False)
     result = train_classifier(
         model, tokenizer, splits.train, max_len=tc.max_len, batch_size=tc.batch_size, steps=tc.steps,
-        lr=tc.lr, seed=config.seed, warmup_ratio=tc.warmup_ratio, bf16=tc.bf16, desc="teacher fine-tune",
+        lr=tc.lr, seed=stage.seed, warmup_ratio=tc.warmup_ratio, bf16=tc.bf16, desc="teacher fine-tune",
     )  # fmt: skip
     start = time.perf_counter()
     distill_logits = predict_logits(
@@ -94,7 +95,7 @@ def run_teacher(
     model.save_pretrained(cache / "model")
     tokenizer.save_pretrained(cache / "model")
     np.savez(cache / "logits.npz", distill=distill_logits, test=test_logits)
-    transfer_logits = _transfer_logits(config, cache, transfer, model=model, tokenizer=tokenizer)
+    transfer_logits = _transfer_logits(tc, cache, transfer, model=model, tokenizer=tokenizer)
     notes = [f"{tc.steps} steps x {tc.batch_size}", f"max_len {tc.max_len}"]
     notes += [f"embeddings + {tc.freeze_layers} layers frozen"] * bool(tc.freeze_layers)
     notes += ["bf16 autocast"] * tc.bf16
@@ -114,13 +115,13 @@ def transfer_digest(texts: tuple[str, ...]) -> str:
 
 
 def _transfer_texts(
-    config: BuildConfig, tokenizer: Any, gazetteer: Gazetteer | None, catalogue: Catalogue | None
+    size: int, seed: int, tokenizer: Any, gazetteer: Gazetteer | None, catalogue: Catalogue | None
 ) -> tuple[str, ...]:
-    """The unlabelled transfer narrations, prepared as serving prepares them (a random direction or none,
+    """``size`` unlabelled transfer narrations, prepared as serving prepares them (a random direction or none,
     the gazetteer's hint where it matches); words = the teacher's whole-word vocabulary pieces (ASCII
     letters, 3+ characters) minus every word only held-out entities use, sorted so the draw is
     deterministic."""
-    if not config.data.transfer_size:
+    if not size:
         return ()
     import random
 
@@ -134,8 +135,8 @@ def _transfer_texts(
         return piece.isascii() and piece.isalpha() and len(piece) >= 3 and piece.lower() not in banned
 
     words = sorted(filter(usable, tokenizer.get_vocab()))
-    raw = sample_transfer_narrations(config.data.transfer_size, words, seed=config.seed)
-    rng = random.Random(f"txclassify-transfer-direction-{config.seed}")
+    raw = sample_transfer_narrations(size, words, seed=seed)
+    rng = random.Random(f"txclassify-transfer-direction-{seed}")
     out: list[str] = []
     for text in raw:
         normalized = normalize_text(text)
@@ -148,7 +149,7 @@ def _transfer_texts(
 
 
 def _transfer_logits(
-    config: BuildConfig, cache: Path, texts: tuple[str, ...], *, model: Any = None, tokenizer: Any = None
+    tc: TeacherConfig, cache: Path, texts: tuple[str, ...], *, model: Any = None, tokenizer: Any = None
 ) -> npt.NDArray[np.float32]:
     """Teacher logits on the transfer narrations, cached next to the teacher (keyed by their content)."""
     if not texts:
@@ -162,7 +163,6 @@ def _transfer_logits(
 
         model = AutoModelForSequenceClassification.from_pretrained(cache / "model")
         tokenizer = AutoTokenizer.from_pretrained(cache / "model")  # type: ignore[no-untyped-call]
-    tc = config.teacher
     logits = predict_logits(
         model, tokenizer, texts, max_len=tc.max_len, bf16=tc.bf16, desc="teacher logits (transfer)"
     )

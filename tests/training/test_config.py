@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from training.config import LexicalConfig, load_config
+from training.config import DataConfig, LexicalConfig, StageContext, load_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
 
@@ -38,3 +38,15 @@ def test_the_v2_lexical_model_fits_on_more_rows_than_the_student(tmp_path: Path)
 @pytest.mark.parametrize("name", ["v1.yaml", "v2.yaml", "tiny.yaml"])
 def test_the_shipped_configs_load(name: str) -> None:
     assert load_config(CONFIGS / name).name
+
+
+def test_the_stages_share_the_seed_work_dir_and_threads_and_key_by_the_seed(tmp_path: Path) -> None:
+    path = tmp_path / "build.yaml"
+    path.write_text(f"seed: 3\nthreads: 1\nwork_dir: {tmp_path / 'work'}\n")
+    config = load_config(path)
+    assert config.stage == StageContext(seed=3, work_dir=tmp_path / "work", threads=1)
+    key = config.stage.key(config.data, config.teacher, "generator-v9")
+    assert key == config.stage.key(config.data, config.teacher, "generator-v9")
+    assert len(key) == 12
+    assert key != StageContext(seed=4).key(config.data, config.teacher, "generator-v9")
+    assert key != config.stage.key(DataConfig(train_size=7), config.teacher, "generator-v9")
