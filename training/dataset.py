@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from service.gazetteer import Gazetteer
 from service.normalize import DIRECTIONS, model_input, normalize_text
-from training.config import BuildConfig
+from training.config import DataConfig
 from training.data import TRAFFIC_LABEL_WEIGHTS, sample_narrations
 from training.data.generator import GENERATOR_VERSION
 from training.labels import LABELS
@@ -152,19 +152,23 @@ def write_csv(path: str | Path, rows: Sequence[LabelledRow]) -> None:
 
 
 def build_splits(
-    config: BuildConfig, *, gazetteer: Gazetteer | None = None, catalogue: Catalogue | None = None
+    data: DataConfig,
+    seed: int,
+    *,
+    gazetteer: Gazetteer | None = None,
+    catalogue: Catalogue | None = None,
 ) -> Splits:
     """Generated entity-disjoint splits, or the user's CSVs when the config names them.
 
     With ``train_csv`` the user's rows are shuffled by seed and 10% held out for validation; the test split
     is ``eval_csv`` if given, else the generator's held-out merchants. ``extra`` holds the evaluation-only
     sets: the dev set (``data.devset``) with and without directions, and the held-out merchants with no
-    gazetteer hint ("test_no_hint": how the model does on brands outside the index).
+    gazetteer hint ("test_no_hint": how the model does on brands outside the index). ``seed`` is the
+    build's: every draw and dropout derives from it.
     """
-    data = config.data
 
     def generated(n: int, split: str, offset: int) -> list[LabelledRow]:
-        return _generated(config, n, split, offset, catalogue)
+        return _generated(data, seed, n, split, offset, catalogue)
 
     no_direction = data.direction_dropout
     extra: dict[str, Split] = {}
@@ -177,43 +181,42 @@ def build_splits(
             dev_rows, gazetteer, direction_dropout=1.0, brand_kind_by_hint=True
         )
     if data.eval_csv:
-        test = prepare(read_csv(data.eval_csv), gazetteer, seed=config.seed + 2)
+        test = prepare(read_csv(data.eval_csv), gazetteer, seed=seed + 2)
     else:
         test_rows = generated(data.test_size, "test", 2)
         test = prepare(
             test_rows,
             gazetteer,
-            seed=config.seed + 2,
+            seed=seed + 2,
             brand_kind_by_hint=True,
             direction_dropout=no_direction,
         )
         extra["test_no_hint"] = prepare(
-            test_rows, gazetteer, seed=config.seed + 2, with_hints=False, direction_dropout=no_direction
+            test_rows, gazetteer, seed=seed + 2, with_hints=False, direction_dropout=no_direction
         )
     if data.train_csv:
         rows = read_csv(data.train_csv)
-        random.Random(config.seed).shuffle(rows)
+        random.Random(seed).shuffle(rows)
         n_val = max(1, len(rows) // 10)
         return Splits(
             prepare(
-                rows[n_val:], gazetteer, seed=config.seed, direction_dropout=no_direction,
+                rows[n_val:], gazetteer, seed=seed, direction_dropout=no_direction,
                 hint_dropout=data.hint_dropout,
             ),
-            prepare(rows[:n_val], gazetteer, seed=config.seed + 1),
+            prepare(rows[:n_val], gazetteer, seed=seed + 1),
             test, f"csv:{data.train_csv}", extra,
         )  # fmt: skip
-    train = generated_train(config, data.train_size, gazetteer=gazetteer, catalogue=catalogue)
+    train = generated_train(data, seed, data.train_size, gazetteer=gazetteer, catalogue=catalogue)
     val = prepare(
-        generated(data.val_size, "val", 1), gazetteer, seed=config.seed + 1, direction_dropout=no_direction
+        generated(data.val_size, "val", 1), gazetteer, seed=seed + 1, direction_dropout=no_direction
     )
     return Splits(train, val, test, f"generator-v{GENERATOR_VERSION}", extra)
 
 
 def _generated(
-    config: BuildConfig, n: int, split: str, offset: int, catalogue: Catalogue | None
+    data: DataConfig, seed: int, n: int, split: str, offset: int, catalogue: Catalogue | None
 ) -> list[LabelledRow]:
-    """``n`` generated rows of one split's merchants, drawn with the config's label mix and seed."""
-    data = config.data
+    """``n`` generated rows of one split's merchants, drawn with the config's label mix and ``seed``."""
     uniform = 1.0 / len(LABELS)
     total = sum(TRAFFIC_LABEL_WEIGHTS.values())
     weights = {
@@ -221,25 +224,30 @@ def _generated(
         for label in LABELS
     }
     narrations = sample_narrations(
-        n, seed=config.seed + offset, split=split, label_weights=weights,
+        n, seed=seed + offset, split=split, label_weights=weights,
         zipf_exponent=data.zipf_exponent, catalogue=catalogue,
     )  # fmt: skip
     return [LabelledRow(x.text, x.label, x.direction, x.kind) for x in narrations]
 
 
 def generated_train(
-    config: BuildConfig, n: int, *, gazetteer: Gazetteer | None = None, catalogue: Catalogue | None = None
+    data: DataConfig,
+    seed: int,
+    n: int,
+    *,
+    gazetteer: Gazetteer | None = None,
+    catalogue: Catalogue | None = None,
 ) -> Split:
     """``n`` generated training rows (the training merchants only), prepared as the training split is:
     the same seed, direction dropout and hint dropout. ``build_splits`` draws its training split with
     ``n = data.train_size``; the lexical model may draw more (``lexical.train_size``), since it fits in
     minutes where the transformer takes an hour."""
     return prepare(
-        _generated(config, n, "train", 0, catalogue),
+        _generated(data, seed, n, "train", 0, catalogue),
         gazetteer,
-        seed=config.seed,
-        direction_dropout=config.data.direction_dropout,
-        hint_dropout=config.data.hint_dropout,
+        seed=seed,
+        direction_dropout=data.direction_dropout,
+        hint_dropout=data.hint_dropout,
     )
 
 

@@ -1,5 +1,6 @@
 """Brand knowledge for one build: the brand index (name-suggestion-index), the generator catalogue drawn
-from it, and the gazetteer that ships in the bundle. Built once per build from ``config.data``."""
+from it, and the gazetteer that ships in the bundle. Built once per build from the config's ``data``
+section."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from service.gazetteer import Gazetteer
-from training.config import BuildConfig
+from training.config import DataConfig
 
 if TYPE_CHECKING:
     from training.data.catalogue import Catalogue
@@ -27,29 +28,29 @@ class Knowledge:
     brands: int
 
 
-def _index_path(config: BuildConfig) -> Path | None:
+def _index_path(data: DataConfig, work_dir: Path) -> Path | None:
     from training.data.brands import fetch_brand_index
 
-    spec = config.data.brand_index
+    spec = data.brand_index
     if spec is None:
         return None
     if spec == "nsi":
-        return fetch_brand_index(Path(config.work_dir) / "brands")
+        return fetch_brand_index(work_dir / "brands")
     path = Path(spec)
     if not path.is_file():
         raise FileNotFoundError(f"data.brand_index: {path} not found")
     return path
 
 
-def _local_words(config: BuildConfig) -> dict[str, dict[str, tuple[str, ...]]] | None:
+def _local_words(data: DataConfig, work_dir: Path) -> dict[str, dict[str, tuple[str, ...]]] | None:
     """``country -> label -> category words`` in the country's languages (None: no ``category_words``)."""
     from training.data.presets import fetch_presets, load_category_words, load_country_languages
 
-    spec = config.data.category_words
+    spec = data.category_words
     if spec is None:
         return None
     if spec == "presets":
-        directory = fetch_presets(Path(config.work_dir) / "presets")
+        directory = fetch_presets(work_dir / "presets")
     else:
         directory = Path(spec)
         if not (directory / "presets.json").is_file():
@@ -65,23 +66,25 @@ def _local_words(config: BuildConfig) -> dict[str, dict[str, tuple[str, ...]]] |
     return words
 
 
-def load_knowledge(config: BuildConfig) -> Knowledge:
-    """The catalogue (index brands + hand-kept lists) and, with ``data.gazetteer``, the bundle's gazetteer."""
+def load_knowledge(data: DataConfig, work_dir: Path) -> Knowledge:
+    """The catalogue (index brands + hand-kept lists) and, with ``data.gazetteer``, the bundle's gazetteer;
+    the pinned index and presets are fetched under ``work_dir``."""
     from training.data.brands import gazetteer_entries, load_brand_index, mcc_category_words
     from training.data.catalogue import build_catalogue
 
-    path = _index_path(config)
+    path = _index_path(data, work_dir)
+    local_words = _local_words(data, work_dir)
     if path is None:
-        return Knowledge(build_catalogue(None, local_words=_local_words(config)), None, "hand-kept lists", 0)
+        return Knowledge(build_catalogue(None, local_words=local_words), None, "hand-kept lists", 0)
     index = load_brand_index(path)
     source = f"name-suggestion-index {index.version}"
-    gazetteer = Gazetteer(gazetteer_entries(index), source) if config.data.gazetteer else None
+    gazetteer = Gazetteer(gazetteer_entries(index), source) if data.gazetteer else None
     # Brand names of one or two words also name other labels' local businesses ("LUCKY TAXI").
     decoys = {key: label for key, label in (gazetteer or {}).items() if key.count(" ") < 2}
     catalogue = build_catalogue(
         index.brands,
         category_words=mcc_category_words(),
-        local_words=_local_words(config),
+        local_words=local_words,
         decoys=decoys,
     )
     return Knowledge(catalogue, gazetteer, source, len(index.brands))

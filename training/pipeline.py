@@ -226,7 +226,7 @@ def _lexical_train(
     size = config.lexical.train_size
     if not config.lexical.enabled or size is None or size == len(splits.train):
         return splits.train
-    return generated_train(config, size, gazetteer=gazetteer, catalogue=catalogue)
+    return generated_train(config.data, config.seed, size, gazetteer=gazetteer, catalogue=catalogue)
 
 
 def _preflight(config: BuildConfig) -> None:
@@ -261,8 +261,10 @@ def build(config: BuildConfig, *, publish_student: bool = True) -> Path:
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     work = Path(config.work_dir)
-    knowledge = load_knowledge(config)
-    splits = build_splits(config, gazetteer=knowledge.gazetteer, catalogue=knowledge.catalogue)
+    knowledge = load_knowledge(config.data, config.stage.work_dir)
+    splits = build_splits(
+        config.data, config.seed, gazetteer=knowledge.gazetteer, catalogue=knowledge.catalogue
+    )
     lexical_train = _lexical_train(config, splits, knowledge.gazetteer, knowledge.catalogue)
     teacher = run_teacher(
         config.stage, config.data, config.teacher, splits,

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base = load_config(args.config)
     configs = [(spec, parse_variant(spec, base)) for spec in args.variants]  # fail before any training
-    splits = build_splits(base)
+    splits = build_splits(base.data, base.seed)
     for spec, config in configs:
         start = time.perf_counter()
         teacher = run_teacher(config.stage, config.data, config.teacher, splits)

@@ -86,17 +86,17 @@ SMALL = BuildConfig(
 
 
 def test_generated_train_draws_the_training_split_as_build_splits_does() -> None:
-    splits = build_splits(SMALL)
-    again = generated_train(SMALL, SMALL.data.train_size)
+    splits = build_splits(SMALL.data, SMALL.seed)
+    again = generated_train(SMALL.data, SMALL.seed, SMALL.data.train_size)
     assert (again.texts, again.labels) == (splits.train.texts, splits.train.labels)
 
 
 def test_generated_train_draws_more_rows_of_the_training_merchants_only() -> None:
     # A merchant-disjoint split: the training merchants never appear among validation or test rows.
-    more = generated_train(SMALL, 600)
+    more = generated_train(SMALL.data, SMALL.seed, 600)
     assert len(more) == 600
     big = replace(SMALL, data=replace(SMALL.data, train_size=600, val_size=600, test_size=600))
-    splits = build_splits(big)
+    splits = build_splits(big.data, big.seed)
     held_out = set(splits.val.texts) | set(splits.test.texts)
     brands = [t for t, k in zip(more.texts, more.kinds, strict=True) if k.startswith("brand")]
     assert brands

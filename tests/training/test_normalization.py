@@ -34,7 +34,7 @@ def test_training_uses_the_serving_normalisation_object() -> None:
 
 def test_every_split_text_is_already_normalised() -> None:
     config = BuildConfig(data=DataConfig(train_size=200, val_size=50, test_size=50))
-    splits = build_splits(config)
+    splits = build_splits(config.data, config.seed)
     for split in (splits.train, splits.val, splits.test):
         assert split.texts
         assert all(service.normalize.normalize_text(t) == t for t in split.texts)
@@ -44,7 +44,7 @@ def test_split_texts_are_the_model_inputs_serving_builds() -> None:
     # Serving builds model_input(text, direction=d, hint=gazetteer.lookup(normalize_text(text))): take
     # each training text apart and check that it is exactly that string for its own parts.
     config = BuildConfig(data=DataConfig(train_size=300, val_size=50, test_size=50, direction_dropout=0.3))
-    splits = build_splits(config, gazetteer=BRANDS)
+    splits = build_splits(config.data, config.seed, gazetteer=BRANDS)
     seen = {"direction": 0, "hint": 0}
     for split in (splits.train, splits.val, splits.test):
         for text in split.texts:
