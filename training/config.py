@@ -177,12 +177,12 @@ class GateConfig:
 
 @dataclass(frozen=True)
 class StageContext:
-    """What every cached training stage shares: the seed (part of every cache key), the work directory
-    (``cache/`` under it) and the threads. A stage takes this and the config sections it reads."""
+    """What every cached training stage shares: the seed (part of every cache key) and the work directory
+    (``cache/`` under it). A stage takes this and the config sections it reads; the build sets the
+    threads once for the process (``torch.set_num_threads``)."""
 
     seed: int = 0
     work_dir: Path = Path("artifacts")
-    threads: int = 2
 
     def key(self, *parts: Any) -> str:
         """Short hash of the seed and the settings a cached stage depends on (cache invalidation)."""
@@ -212,7 +212,7 @@ class BuildConfig:
     def stage(self) -> StageContext:
         """What the cached training stages share (they take it and their own sections, not the whole
         config)."""
-        return StageContext(seed=self.seed, work_dir=Path(self.work_dir), threads=self.threads)
+        return StageContext(seed=self.seed, work_dir=Path(self.work_dir))
 
 
 def _build(cls: Any, raw: dict[str, Any]) -> Any:

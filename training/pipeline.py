@@ -260,19 +260,20 @@ def build(config: BuildConfig, *, publish_student: bool = True) -> Path:
     start = time.perf_counter()
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
-    work = Path(config.work_dir)
-    knowledge = load_knowledge(config.data, config.stage.work_dir)
+    stage = config.stage
+    work = stage.work_dir
+    knowledge = load_knowledge(config.data, work)
     splits = build_splits(
         config.data, config.seed, gazetteer=knowledge.gazetteer, catalogue=knowledge.catalogue
     )
     lexical_train = _lexical_train(config, splits, knowledge.gazetteer, knowledge.catalogue)
     teacher = run_teacher(
-        config.stage, config.data, config.teacher, splits,
+        stage, config.data, config.teacher, splits,
         gazetteer=knowledge.gazetteer, catalogue=knowledge.catalogue,
     )  # fmt: skip
     published = work / "student-fp32" if publish_student else None
     student = run_student(
-        config.stage, config.student, splits, teacher,
+        stage, config.student, splits, teacher,
         keyed_by=(config.data, config.teacher), publish_to=published,
     )  # fmt: skip
     onnx_name = "student-fp32.onnx" if publish_student else f"{config.name}-{config.version}-fp32.onnx"

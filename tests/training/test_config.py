@@ -40,11 +40,11 @@ def test_the_shipped_configs_load(name: str) -> None:
     assert load_config(CONFIGS / name).name
 
 
-def test_the_stages_share_the_seed_work_dir_and_threads_and_key_by_the_seed(tmp_path: Path) -> None:
+def test_the_stages_share_the_seed_and_work_dir_and_key_by_the_seed(tmp_path: Path) -> None:
     path = tmp_path / "build.yaml"
-    path.write_text(f"seed: 3\nthreads: 1\nwork_dir: {tmp_path / 'work'}\n")
+    path.write_text(f"seed: 3\nwork_dir: {tmp_path / 'work'}\n")
     config = load_config(path)
-    assert config.stage == StageContext(seed=3, work_dir=tmp_path / "work", threads=1)
+    assert config.stage == StageContext(seed=3, work_dir=tmp_path / "work")
     key = config.stage.key(config.data, config.teacher, "generator-v9")
     assert key == config.stage.key(config.data, config.teacher, "generator-v9")
     assert len(key) == 12
