@@ -50,7 +50,7 @@ from loadtests.openloop import LoadResult, build_schedule, run_open_loop
 from loadtests.servers import REPO_ROOT, RunningServer, ServerSpec
 from loadtests.traffic import NarrationPool, SizeRange
 
-__all__ = ["main", "measure_raw_engine", "number_cell", "server_specs", "write_results"]
+__all__ = ["main", "measure_raw_engine", "number_cell", "server_specs", "split_threads", "write_results"]
 
 ALL_ROWS = ("raw", "naive", "ours-unbatched", "ours", "ours-nocache", "bentoml", "mlserver", "ray")
 OUR_ROWS = frozenset({"ours-unbatched", "ours", "ours-nocache"})
@@ -89,10 +89,19 @@ def tracked_by_git(path: Path) -> bool:
     return found.returncode == 0
 
 
+def split_threads(threads: int, lanes: int) -> int:
+    """Intra-op threads per engine lane when ``threads`` cores are shared by ``lanes`` lanes."""
+    if lanes < 1 or threads % lanes:
+        raise ValueError(f"--lanes {lanes} must be at least 1 and divide --threads {threads}")
+    return threads // lanes
+
+
 def server_specs(
-    model_dir: Path, checkpoint: Path | None, threads: int, scratch: Path
+    model_dir: Path, checkpoint: Path | None, threads: int, scratch: Path, lanes: int = 1
 ) -> dict[str, ServerSpec]:
-    """How each server row is started; see docs/benchmarks.md for why each knob is set so."""
+    """How each server row is started; see docs/benchmarks.md for why each knob is set so. Our rows
+    run ``lanes`` engine lanes of ``threads / lanes`` intra-op threads each (the peers: one session
+    with ``threads`` intra-op threads, as they are built)."""
     peer_env = {
         "PEER_MODEL_DIR": str(model_dir),
         "PEER_INTRA_OP_THREADS": str(threads),
@@ -101,7 +110,8 @@ def server_specs(
     ours = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", "{port}"]
     ours_env = {
         "TXC_MODEL_DIR": str(model_dir),
-        "TXC_INTRA_OP_THREADS": str(threads),
+        "TXC_INTRA_OP_THREADS": str(split_threads(threads, lanes)),
+        "TXC_ENGINE_LANES": str(lanes),
         "TXC_LOG_LEVEL": "warning",
     }
     return {
@@ -194,30 +204,49 @@ def measure_raw_engine(
     seconds: float,
     *,
     by_length: bool = False,
+    lanes: int = 1,
 ) -> dict[str, Any]:
     """Texts/s of the bare model (tokenise + ONNX Runtime) over ``texts`` in order, batches of ``batch``.
 
     ``by_length`` sorts the texts by length first, so each batch pads as little as possible: the
     ceiling for a padded model, which length bucketing approaches and arrival order does not.
+    ``lanes`` > 1 runs that many batches at once on the one session (``threads / lanes`` intra-op
+    threads each), as our server's engine lanes do: the same cores, the engine's best on CPU.
     """
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
     from loadtests.peers.onnx_predictor import OnnxPredictor
     from loadtests.requestlog import percentile_ms
 
     if by_length:
         texts = sorted(texts, key=len)
-    predictor = OnnxPredictor(model_dir, threads)
+    predictor = OnnxPredictor(model_dir, split_threads(threads, lanes))
     predictor.predict(texts[:batch])  # warm-up: first run allocates
     durations: list[float] = []
-    done, cursor, start = 0, 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        chunk = [texts[(cursor + i) % len(texts)] for i in range(batch)]
-        began = time.perf_counter()
-        predictor.predict(chunk)
-        durations.append(time.perf_counter() - began)
-        done, cursor = done + batch, cursor + batch
+    lock = threading.Lock()
+    counts = {"done": 0, "cursor": 0}
+    start = time.perf_counter()
+
+    def lane() -> None:
+        while time.perf_counter() - start < seconds:
+            with lock:
+                cursor = counts["cursor"]
+                counts["cursor"] += batch
+            chunk = [texts[(cursor + i) % len(texts)] for i in range(batch)]
+            began = time.perf_counter()
+            predictor.predict(chunk)
+            with lock:
+                durations.append(time.perf_counter() - began)
+                counts["done"] += batch
+
+    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="raw-lane") as pool:
+        for future in [pool.submit(lane) for _ in range(lanes)]:
+            future.result()
     elapsed = time.perf_counter() - start
     return {
-        "texts_per_s": done / elapsed,
+        "texts_per_s": counts["done"] / elapsed,
+        "lanes": lanes,
         "batch": batch,
         "batch_p50_ms": percentile_ms(durations, 50),
         "batch_p99_ms": percentile_ms(durations, 99),
@@ -510,7 +539,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration-s", type=float, default=10.0, help="seconds per arrival rate")
     parser.add_argument("--timeout-s", type=float, default=30.0, help="client timeout per request")
     parser.add_argument("--repeats", type=int, default=1, help="runs per rate; the lowest p99 is kept")
-    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)), help="intra-op threads")
+    parser.add_argument(
+        "--threads", type=int, default=len(os.sched_getaffinity(0)), help="cores: intra-op threads in all"
+    )
+    parser.add_argument(
+        "--lanes",
+        type=int,
+        default=None,
+        help="engine lanes of our rows and the raw engine (default --threads: one thread each, as served;"
+        " 1: one batch over every thread, the serving of 1.2.0 and of the committed run)",
+    )
     parser.add_argument("--raw-batch", type=int, default=64)
     parser.add_argument("--pool", type=int, default=40000, help="narrations generated (Zipf over merchants)")
     parser.add_argument("--seed", type=int, default=11)
@@ -519,6 +557,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument("--log-dir", type=Path, default=REPO_ROOT / "reports/benchmark-logs")
     args = parser.parse_args(argv)
+    lanes = args.threads if args.lanes is None else args.lanes
+    try:
+        split_threads(args.threads, lanes)
+    except ValueError as error:
+        parser.error(str(error))
 
     model_dir = (args.model_dir or default_model_dir()).resolve()
     rows = [row.strip() for row in args.rows.split(",") if row.strip()]
@@ -540,7 +583,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.remove("naive")
     texts = NarrationPool.generate(args.pool, args.seed).texts
     args.log_dir.mkdir(parents=True, exist_ok=True)
-    specs = server_specs(model_dir, checkpoint, args.threads, args.log_dir)
+    specs = server_specs(model_dir, checkpoint, args.threads, args.log_dir, lanes)
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_info(),
@@ -556,7 +599,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rows": {},
     }
     if "raw" in rows:
-        results["raw"] = measure_raw_engine(model_dir, texts, args.raw_batch, args.threads, args.duration_s)
+        results["raw"] = measure_raw_engine(
+            model_dir, texts, args.raw_batch, args.threads, args.duration_s, lanes=lanes
+        )
         print(f"raw engine: {results['raw']['texts_per_s']:.1f} texts/s", flush=True)
     for name in rows:
         if name == "raw":
@@ -572,13 +617,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "raw" in rows:
         # Measured again at the end: on a shared machine one measurement can land in a busy spell.
         # The ceiling is the better of the two; both are kept.
-        again = measure_raw_engine(model_dir, texts, args.raw_batch, args.threads, args.duration_s)
+        again = measure_raw_engine(
+            model_dir, texts, args.raw_batch, args.threads, args.duration_s, lanes=lanes
+        )
         print(f"raw engine, again: {again['texts_per_s']:.1f} texts/s", flush=True)
         first = results["raw"]
         results["raw"] = max(first, again, key=lambda r: float(r["texts_per_s"]))
         results["raw"]["texts_per_s_runs"] = [first["texts_per_s"], again["texts_per_s"]]
         results["raw_by_length"] = measure_raw_engine(
-            model_dir, texts, args.raw_batch, args.threads, args.duration_s, by_length=True
+            model_dir, texts, args.raw_batch, args.threads, args.duration_s, by_length=True, lanes=lanes
         )
         print(f"raw engine, length-sorted batches: {results['raw_by_length']['texts_per_s']:.1f} texts/s")
     results["summary"] = summarize(results, args.latency_bound_ms, equal_p99_ms)

@@ -1,7 +1,7 @@
 """Capacity model: pods needed for a load, and a replay of a load ramp through the chart's HPA.
 
 Inputs are measured, not assumed: the per-pod throughput and queue-wait curve come from the benchmark's
-``ours`` row (one server process with ``--threads`` cores = one pod of ``server.intraOpThreads``
+``ours`` row (one server process with ``--threads`` cores = one pod of ``server.cpus``
 cores), the autoscaling policy from the chart's ``values.yaml``. The replay steps one second at a time:
 
 * arrivals split evenly over ready pods; each pod serves up to its measured capacity, the excess

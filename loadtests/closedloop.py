@@ -32,6 +32,7 @@ from loadtests.benchmark import (
     naive_checkpoint,
     number_cell,
     server_specs,
+    split_threads,
     write_results,
 )
 from loadtests.openloop import WireFormat
@@ -101,13 +102,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1,20", help="texts per request, one run each")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup-s", type=float, default=3.0)
-    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)), help="cores in all")
+    parser.add_argument(
+        "--lanes", type=int, default=None, help="engine lanes (default --threads; see loadtests.benchmark)"
+    )
     parser.add_argument("--raw-batch", type=int, default=64)
     parser.add_argument("--pool", type=int, default=40000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports/closed-loop.json")
     parser.add_argument("--log-dir", type=Path, default=REPO_ROOT / "reports/closed-loop-logs")
     args = parser.parse_args(argv)
+    lanes = args.threads if args.lanes is None else args.lanes
+    try:
+        split_threads(args.threads, lanes)
+    except ValueError as error:
+        parser.error(str(error))
     rows = [row.strip() for row in args.rows.split(",") if row.strip()]
     unknown = sorted(set(rows) - set(ALL_ROWS))
     if unknown:
@@ -116,7 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_dir = (args.model_dir or default_model_dir()).resolve()
     texts = NarrationPool.generate(args.pool, args.seed).texts
     args.log_dir.mkdir(parents=True, exist_ok=True)
-    specs = server_specs(model_dir, naive_checkpoint(model_dir, args.checkpoint), args.threads, args.log_dir)
+    specs = server_specs(
+        model_dir, naive_checkpoint(model_dir, args.checkpoint), args.threads, args.log_dir, lanes
+    )
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_info(),
@@ -129,7 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     raw: float | None = None
     if "raw" in rows:
         raw = float(
-            measure_raw_engine(model_dir, texts, args.raw_batch, args.threads, args.seconds)["texts_per_s"]
+            measure_raw_engine(model_dir, texts, args.raw_batch, args.threads, args.seconds, lanes=lanes)[
+                "texts_per_s"
+            ]
         )
         results["raw"] = raw
         print(f"| raw | - | {args.raw_batch} | {raw:.0f} | | | | 1.00 |", flush=True)

@@ -15,7 +15,10 @@ work to a worker thread). What it guarantees:
 - latency-aware cuts: while urgent (latency-sensitive) work waits, or arrived within
   ``latency_window_s``, each batch's token budget is what the learned ``BatchCostModel`` predicts to
   run in ``latency_budget_s``; with only bulk work about, batches are full for throughput;
-- a batch is cut when the worker is free: at once if a full batch is available, else once the
+- engine lanes: up to ``lanes`` batches run at once (the runner gives each its own worker thread;
+  ONNX Runtime's ``run`` is thread-safe on one session), so on a pod of N cores N one-thread runs keep
+  every core busy, and an urgent item waits for the first lane to free, not for the whole engine;
+- a batch is cut when a lane is free: at once if a full batch is available, else once the
   oldest item has waited ``max_wait_s``. Cutting at the last moment, not while the previous batch
   runs, lets urgent items that arrived meanwhile take the next batch;
 - items of requests that expired, were cancelled or already failed are dropped before inference;
@@ -105,6 +108,13 @@ class BatcherConfig:
     interactive_max_items: int = 20
     #: How long after the last latency-sensitive arrival batches stay within the latency budget.
     latency_window_s: float = 1.0
+    #: Batches the runner may run at once (engine lanes: one worker thread each). A batch is cut
+    #: whenever a lane is free, so urgent items wait for the first lane to finish, not for all.
+    lanes: int = 1
+
+    def __post_init__(self) -> None:
+        if self.lanes < 1:
+            raise ValueError(f"lanes must be at least 1, not {self.lanes}")
 
 
 class BatchObserver(Protocol):
@@ -176,14 +186,16 @@ class Batcher(Generic[P, R]):
         self._batch_ids = itertools.count()
         self._wakeup: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
-        self._inflight: asyncio.Task[None] | None = None
+        #: The batch running in each busy lane; ``_free_lanes`` are the others (lowest first).
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._free_lanes = list(range(self.config.lanes - 1, -1, -1))
         self._draining = False
         self._failure: BaseException | None = None
         self.inflight_items = 0
         # Items per second of model time, smoothed; drives Retry-After.
         self._drain_rate: float | None = None
         self._cost = CostModel()
-        self._last_batch_end = -math.inf
+        self._last_batch_end = [-math.inf] * self.config.lanes
         #: Seconds per batch and per padded token, from the batches timed so far.
         self.batch_cost = BatchCostModel()
         self._last_urgent_at = -math.inf
@@ -234,8 +246,8 @@ class Batcher(Generic[P, R]):
 
     async def stop(self, error: ServiceError | None = None) -> None:
         """Stop now: every unfinished request fails at once with ``error`` (default:
-        ``UnavailableError``) and its queued items are withdrawn; then the loop ends once the batch
-        already inside the model returns (its results are discarded).
+        ``UnavailableError``) and its queued items are withdrawn; then the loop ends once the batches
+        already inside the model (one per busy lane) return (their results are discarded).
 
         Failing the waiters first, rather than cancelling the loop, is what makes this prompt: a cancel
         reaching the running batch is absorbed by its failure handling, and the loop went on to finish
@@ -374,9 +386,10 @@ class Batcher(Generic[P, R]):
                 break
             batch = self._drop_dead(batch)
             if batch.rows:
-                self._inflight = asyncio.create_task(self._run_batch(batch, next(self._batch_ids)))
-        if self._inflight is not None:
-            await self._inflight
+                lane = self._free_lanes.pop()
+                self._running[lane] = asyncio.create_task(self._run_batch(batch, next(self._batch_ids), lane))
+        if self._running:
+            await asyncio.gather(*self._running.values())
 
     async def _next_batch(self) -> Batch | None:
         """Wait until a batch should be cut; None once draining and nothing is left."""
@@ -385,9 +398,9 @@ class Batcher(Generic[P, R]):
             now = self._clock()
             self._expire(now)
             self._shed(now)
-            busy = self._inflight is not None and not self._inflight.done()
+            busy = not self._free_lanes
             if self._queue.queued_items == 0:
-                if self._draining and not busy:
+                if self._draining and not self._running:
                     return None
                 wait: float | None = None
             elif busy:
@@ -452,13 +465,13 @@ class Batcher(Generic[P, R]):
         waiter = self._waiters.get(item.request.request_id)
         return waiter is not None and not waiter.future.done()
 
-    async def _run_batch(self, batch: Batch, batch_id: int) -> None:
+    async def _run_batch(self, batch: Batch, batch_id: int, lane: int = 0) -> None:
         started = self._clock()
         waits = [started - item.request.enqueued_at for item, _ in batch.items()]
         self._observer.batch_started(
             items=batch.item_count, rows=len(batch.rows), padded_tokens=batch.padded_tokens, waits=waits
         )
-        self.inflight_items = batch.item_count
+        self.inflight_items += batch.item_count
         try:
             results = await self._runner([item.payload for item in batch.rows])
             if len(results) != len(batch.rows):
@@ -483,21 +496,28 @@ class Batcher(Generic[P, R]):
                     self._abandon(waiter, "failed", failure)
             return
         finally:
-            self.inflight_items = 0
+            self.inflight_items -= batch.item_count
+            self._running.pop(lane, None)
+            self._free_lanes.append(lane)
+            self._free_lanes.sort(reverse=True)
             self._wake()
         elapsed = self._clock() - started
         self._observer.batch_finished(seconds=elapsed, ok=True)
+        lanes = self.config.lanes
         if elapsed > 0:
-            rate = batch.item_count / elapsed
+            # Under load every lane drains at this rate at once.
+            rate = lanes * batch.item_count / elapsed
             self._drain_rate = rate if self._drain_rate is None else 0.8 * self._drain_rate + 0.2 * rate
         model_seconds = results.seconds if isinstance(results, TimedResults) else elapsed
-        # Wall time of this batch includes the gap since the previous one ended if its work was
-        # already waiting then: the worker idled while the loop was busy elsewhere.
+        # Wall time of this batch includes the gap since its lane's previous batch ended if its work
+        # was already waiting then: the lane idled while the loop was busy elsewhere. With several
+        # lanes the queue drains ``lanes`` times as fast as one batch's own speed, so each batch
+        # counts for 1/lanes of its time.
         ended = started + elapsed
         earliest = min(item.request.enqueued_at for item, _ in batch.items())
-        wall = ended - max(min(started, self._last_batch_end), earliest)
-        self._last_batch_end = ended
-        self._cost.observe(sum(item.cost for item in batch.rows), model_seconds, wall)
+        wall = ended - max(min(started, self._last_batch_end[lane]), earliest)
+        self._last_batch_end[lane] = ended
+        self._cost.observe(sum(item.cost for item in batch.rows), model_seconds / lanes, wall / lanes)
         self.batch_cost.observe(batch.padded_tokens, model_seconds)
         share = model_seconds / batch.item_count
         done = 0

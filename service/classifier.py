@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,14 +190,30 @@ class Classifier:
         if unique:
             ids = self._tokenizer.encode(unique)
             scored: dict[str, Probabilities] = {}
-            for chunk in self._chunks(ids):
-                probabilities = self._score([ids[i] for i in chunk], [unique[i] for i in chunk])
+            chunks = self._chunks(ids)
+
+            def score(chunk: list[int]) -> Probabilities:
+                return self._score([ids[i] for i in chunk], [unique[i] for i in chunk])
+
+            for chunk, probabilities in zip(chunks, self._across_lanes(score, chunks), strict=True):
                 for row, i in enumerate(chunk):
                     scored[unique[i]] = probabilities[row]
             self._store(scored)
             for i in missing:
                 rows[i] = scored[keys[i]]
         return [self._prediction(rows[i]) for i in range(len(keys))]
+
+    def _across_lanes(
+        self, score: Callable[[list[int]], Probabilities], chunks: list[list[int]]
+    ) -> Iterable[Probabilities]:
+        """``score`` of each chunk, in order: in this thread for one chunk or one lane, else on
+        ``settings.lanes`` threads at once (the one session runs them side by side, as the batcher's
+        lanes do). A pool per call costs well under a millisecond beside two or more batches."""
+        lanes = min(self.settings.lanes, len(chunks))
+        if lanes <= 1:
+            return map(score, chunks)
+        with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="txc-classify") as pool:
+            return list(pool.map(score, chunks))
 
     def _chunks(self, ids: list[TokenIds]) -> list[list[int]]:
         """Indices grouped by similar length within the batch budget (``plan_batches``, scheduling.py)."""
@@ -217,7 +233,8 @@ class Classifier:
             return
         self._loop = asyncio.get_running_loop()
         settings = self.settings
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="txc-inference")
+        # One worker thread per engine lane: ONNX Runtime runs one session from several threads at once.
+        self._executor = ThreadPoolExecutor(max_workers=settings.lanes, thread_name_prefix="txc-inference")
         self._preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="txc-prepare")
         self._batcher = Batcher(
             self._run_batch,
@@ -232,6 +249,7 @@ class Classifier:
                 interactive_max_items=settings.interactive_max_items,
                 latency_window_s=settings.latency_window_s,
                 deadline_admission=settings.deadline_admission,
+                lanes=settings.lanes,
             ),
             observer=self._observer,
             clock=self._clock,

@@ -52,8 +52,8 @@ class OnnxEngine:
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_threads
-        # One batch runs at a time (the batcher pipelines on the Python side), so inter-op threads
-        # would only compete with intra-op ones for the same cores.
+        # Parallelism comes from the caller: each engine lane calls ``run`` from its own thread (ORT
+        # sessions are safe to run concurrently), so inter-op threads would only compete for the cores.
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         if not spin:

@@ -96,8 +96,8 @@ class ProductionLoop:
 async def _start_shadow(
     settings: Settings, metrics: ServiceMetrics, primary_backlog: Callable[[], int]
 ) -> ShadowScorer:
-    # One ONNX thread: the shadow must leave the cores to the model whose answers are served.
-    shadow_settings = settings.model_copy(update={"intra_op_threads": 1})
+    # One ONNX thread in one lane: the shadow must leave the cores to the model whose answers are served.
+    shadow_settings = settings.model_copy(update={"intra_op_threads": 1, "engine_lanes": 1})
     model = await asyncio.to_thread(Classifier.load, settings.shadow_model_dir, shadow_settings)
     await asyncio.to_thread(model.warm_up)
     scorer = ShadowScorer(

@@ -96,8 +96,8 @@ async def classify(
     timeout_s = _timeout_s(x_request_timeout_ms, settings.request_timeout_ms, settings.max_request_timeout_ms)
     # The deadline counts from the request's arrival: reading and parsing its body took part of it.
     timeout_s -= time.monotonic() - arrived_at(request.scope)
-    texts = [transaction.text for transaction in body.transactions]
-    directions = [transaction.direction for transaction in body.transactions]
+    texts = [transaction["text"] for transaction in body.transactions]
+    directions = [transaction.get("direction") for transaction in body.transactions]
     try:
         outcome = await _unless_disconnected(
             request,
@@ -124,7 +124,7 @@ async def classify(
     return await classify_response(
         classifier.bundle.name,
         classifier.bundle.version,
-        [transaction.id for transaction in body.transactions],
+        [transaction["id"] for transaction in body.transactions],
         outcome.predictions,
         body.top_k,
         headers,

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+    with_config,
+)
+from typing_extensions import TypedDict
 
 from service.errors import ErrorDetail, TooLargeError
 from service.normalize import Direction
@@ -50,19 +59,28 @@ def _no_bool_or_string(value: Any) -> Any:
 JsonInteger = Annotated[int, BeforeValidator(_no_bool_or_string)]
 
 
-class Transaction(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(min_length=1, max_length=MAX_ID_CHARS, description="Unique within the request.")
-    text: TransactionText = Field(
-        description="The narration, 1-512 characters after trimming; the model reads at most its "
-        "max_seq_len tokens of it."
-    )
-    direction: Direction | None = Field(
-        default=None,
-        description='"debit" (money out) or "credit" (money in); optional. Read only by models whose '
-        "`inputs.direction` is true in GET /v1/models; other models ignore it.",
-    )
+# A TypedDict, not a model: the same validation (pydantic-core's), but no model instance per item.
+# Validating a 5,000-item request took 5.1 ms as models and 2.1 ms as dicts (best of 30, 2 cores),
+# all of it on the event loop, where small requests queued behind the statements wait for it.
+@with_config(ConfigDict(extra="forbid"))
+class Transaction(TypedDict):
+    id: Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS, description="Unique within the request.")]
+    text: Annotated[
+        TransactionText,
+        Field(
+            description="The narration, 1-512 characters after trimming; the model reads at most its "
+            "max_seq_len tokens of it."
+        ),
+    ]
+    direction: NotRequired[
+        Annotated[
+            Direction | None,
+            Field(
+                description='"debit" (money out) or "credit" (money in); optional. Read only by models '
+                "whose `inputs.direction` is true in GET /v1/models; other models ignore it.",
+            ),
+        ]
+    ]
 
 
 class ClassifyRequest(BaseModel):
@@ -111,15 +129,17 @@ class ClassifyRequest(BaseModel):
 
     @model_validator(mode="after")
     def _ids_are_unique(self) -> ClassifyRequest:
+        if len({transaction["id"] for transaction in self.transactions}) == len(self.transactions):
+            return self
         first_seen: dict[str, int] = {}
         for index, transaction in enumerate(self.transactions):
-            earlier = first_seen.setdefault(transaction.id, index)
+            earlier = first_seen.setdefault(transaction["id"], index)
             if earlier != index:
                 raise ValueError(
-                    f"transactions[{index}].id {transaction.id!r} repeats transactions[{earlier}].id; "
+                    f"transactions[{index}].id {transaction['id']!r} repeats transactions[{earlier}].id; "
                     "ids must be unique within a request"
                 )
-        return self
+        raise RuntimeError("ids repeat but no repeat was found; this is a bug")
 
 
 def bound_top_k(openapi: dict[str, Any], labels: int) -> dict[str, Any]:

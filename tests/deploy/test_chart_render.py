@@ -94,6 +94,15 @@ BAD_VALUES: dict[str, tuple[dict[str, Any], str]] = {
     "unknown-key": ({"replicas": 3}, "additional properties"),
     "threads-not-integer": ({"server": {"intraOpThreads": "two"}}, "/server/intraOpThreads"),
     "threads-zero": ({"server": {"intraOpThreads": 0}}, "/server/intraOpThreads"),
+    "cpus-zero": ({"server": {"cpus": 0}}, "/server/cpus"),
+    "threads-not-dividing-cpus": (
+        {"server": {"cpus": 3, "intraOpThreads": 2}},
+        "multiple of server.intraOpThreads",
+    ),
+    "lanes-in-env": (
+        {"server": {"env": {"TXC_ENGINE_LANES": "4"}}},
+        "invalid propertyName 'TXC_ENGINE_LANES'",
+    ),
     "writable-root": ({"securityContext": {"readOnlyRootFilesystem": False}}, "readOnlyRootFilesystem"),
     "privilege-escalation": (
         {"securityContext": {"allowPrivilegeEscalation": True}},

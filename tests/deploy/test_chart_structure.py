@@ -286,7 +286,9 @@ def test_grace_period_covers_prestop_and_drain(server: dict[str, int], kube_vers
     assert pod["terminationGracePeriodSeconds"] > sleep_s + drain_s, "needs a margin after preStop + drain"
 
 
-def test_cpu_requests_equal_limits_equal_onnx_threads(renders: list[tuple[str, str, Rendered]]) -> None:
+def test_cpu_requests_equal_limits_equal_lanes_times_onnx_threads(
+    renders: list[tuple[str, str, Rendered]],
+) -> None:
     settings_fields = {f"TXC_{field.upper()}" for field in Settings.model_fields}
     for name, _version, rendered in renders:
         for doc in rendered.docs:
@@ -294,9 +296,8 @@ def test_cpu_requests_equal_limits_equal_onnx_threads(renders: list[tuple[str, s
                 continue
             container = _pod_spec(doc)["containers"][0]
             resources, env = container["resources"], _env(container)
-            assert (
-                resources["requests"]["cpu"] == resources["limits"]["cpu"] == env["TXC_INTRA_OP_THREADS"]
-            ), name
+            cores = int(env["TXC_ENGINE_LANES"]) * int(env["TXC_INTRA_OP_THREADS"])
+            assert resources["requests"]["cpu"] == resources["limits"]["cpu"] == str(cores), name
             assert resources["requests"]["memory"] == resources["limits"]["memory"], name
             unknown = {key for key in env if key.startswith("TXC_")} - settings_fields
             assert not unknown, f"{name}: env vars the service does not read: {unknown}"

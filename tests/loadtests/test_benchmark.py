@@ -57,3 +57,20 @@ def test_rows_are_compared_at_equal_p99_whatever_their_refusals() -> None:
     assert summary["ours"]["peak_texts_per_s"] == 500
     assert summary["peer"]["goodput_at_p99"] == {"100": 100, "1000": 150}
     assert summary["peer"]["ours_over_row_at_p99"] == {"100": 3.0, "1000": 500 / 150}
+
+
+def test_our_rows_run_engine_lanes_on_the_same_cores(tmp_path: Path) -> None:
+    specs = benchmark.server_specs(tmp_path, None, 2, tmp_path, lanes=2)
+    assert specs["ours"].env["TXC_INTRA_OP_THREADS"] == "1"
+    assert specs["ours"].env["TXC_ENGINE_LANES"] == "2"
+    assert specs["mlserver"].env["PEER_INTRA_OP_THREADS"] == "2"  # the peers: one session over both
+    one_lane = benchmark.server_specs(tmp_path, None, 2, tmp_path, lanes=1)["ours-nocache"].env
+    assert (one_lane["TXC_INTRA_OP_THREADS"], one_lane["TXC_ENGINE_LANES"]) == ("2", "1")
+
+
+@pytest.mark.parametrize("lanes", [0, 3])
+def test_lanes_that_do_not_divide_the_threads_are_refused(lanes: int) -> None:
+    with pytest.raises(ValueError, match="must be at least 1 and divide"):
+        benchmark.split_threads(4, lanes)
+    with pytest.raises(SystemExit):
+        main(["--rows", "raw", "--threads", "4", "--lanes", str(lanes), "--out", "/tmp/never-written.json"])

@@ -23,6 +23,8 @@ from tests.service.fakes import until
 
 @asynccontextmanager
 async def serving(bundle: Path, **overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    # One engine lane unless a test asks for more: tests that hold the model hold all of it.
+    overrides.setdefault("engine_lanes", 1)
     app = create_app(Settings(model_dir=bundle, **overrides))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -481,3 +483,30 @@ async def test_a_request_may_say_whether_it_is_interactive(
             "/v1/classify", json=body("uber trip"), headers={"X-Request-Priority": "urgent"}
         )
         assert_error(refused, 422, "invalid_input")
+
+
+async def test_two_engine_lanes_run_two_batches_at_once_with_the_same_answers(
+    tiny_bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = body("uber trip", "tesco stores 3297"), body("netflix.com", "shell oil 5512")
+    async with serving(tiny_bundle) as (_, client):
+        alone = [(await client.post("/v1/classify", json=b)).json()["results"] for b in (first, second)]
+    async with serving(tiny_bundle, engine_lanes=2) as (app, client):
+        engine = classifier_engine(app)
+        both_inside = threading.Barrier(2, timeout=30)
+        seen: list[int] = []
+        real_run = engine.run
+
+        def meets_the_other_lane(sequences: list[np.ndarray]) -> np.ndarray:
+            seen.append(len(sequences))
+            both_inside.wait()  # breaks (and the batch fails) unless two batches run at once
+            result: np.ndarray = real_run(sequences)
+            return result
+
+        monkeypatch.setattr(engine, "run", meets_the_other_lane)
+        held = asyncio.ensure_future(client.post("/v1/classify", json=first))
+        await until(lambda: len(seen) == 1)
+        other = await client.post("/v1/classify", json=second)
+        replies = [await held, other]
+    assert [reply.status_code for reply in replies] == [200, 200]
+    assert [reply.json()["results"] for reply in replies] == alone

@@ -454,3 +454,72 @@ async def test_the_latency_budget_never_cuts_below_the_break_even_batch(
     assert batcher.batch_token_budget() == 200
     model.gate.set()
     await small
+
+
+class PerBatchGates:
+    """A fake model whose every batch waits for its own gate, so lanes can be released one by one."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+        self.gates: list[asyncio.Event] = []
+
+    async def __call__(self, payloads: list[str]) -> Sequence[str]:
+        gate = asyncio.Event()
+        self.batches.append(list(payloads))
+        self.gates.append(gate)
+        await gate.wait()
+        return [f"out:{payload}" for payload in payloads]
+
+    def running(self) -> int:
+        return sum(not gate.is_set() for gate in self.gates)
+
+
+def make_lanes(running: list[Batcher[str, str]], model: PerBatchGates, **config: float) -> Batcher[str, str]:
+    return make(running, model, **config)  # type: ignore[arg-type]
+
+
+async def test_two_lanes_run_two_batches_and_an_urgent_item_takes_the_first_free_one(
+    running: list[Batcher[str, str]],
+) -> None:
+    model = PerBatchGates()
+    batcher = make_lanes(running, model, lanes=2, max_batch_size=4, fair_quantum_tokens=1000)
+    bulk = asyncio.ensure_future(batcher.submit(items(*(f"bulk{i}" for i in range(16))), interactive=False))
+    await until(lambda: len(model.batches) == 2)
+    assert model.running() == 2
+    assert batcher.inflight_items == 8
+    assert batcher.queued_items == 8  # no third batch while both lanes are busy
+    small = asyncio.ensure_future(batcher.submit(items("s1")))
+    await until(lambda: batcher.queued_items == 9)
+    model.gates[1].set()  # the second lane frees up first
+    await until(lambda: len(model.batches) == 3)
+    assert "s1" in model.batches[2]
+    assert batcher.inflight_items == 4 + len(model.batches[2])
+    while not bulk.done() or not small.done():
+        for gate in model.gates:
+            gate.set()
+        await asyncio.sleep(0)
+    assert (await small).results == ["out:s1"]
+    assert (await bulk).results == [f"out:bulk{i}" for i in range(16)]
+    assert batcher.inflight_items == 0
+
+
+async def test_drain_waits_for_every_lane(running: list[Batcher[str, str]]) -> None:
+    model = PerBatchGates()
+    batcher = make_lanes(running, model, lanes=2, max_batch_size=1)
+    work = asyncio.ensure_future(batcher.submit(items("a", "b")))
+    await until(lambda: model.running() == 2)
+    drained = asyncio.ensure_future(batcher.drain())
+    await until(lambda: batcher.draining)
+    model.gates[0].set()
+    await until(lambda: model.running() == 1)
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert not drained.done(), "drain ended with a lane still running"
+    model.gates[1].set()
+    await drained
+    assert (await work).results == ["out:a", "out:b"]
+
+
+def test_a_batcher_needs_at_least_one_lane() -> None:
+    with pytest.raises(ValueError, match="lanes"):
+        BatcherConfig(lanes=0)

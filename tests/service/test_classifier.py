@@ -4,6 +4,7 @@ an answer, and a text's result does not depend on its batch."""
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -276,3 +277,32 @@ async def test_a_lexical_bundle_mixes_alike_on_both_paths_whatever_the_batch(
         max(np.abs(a.probabilities - p.probabilities).max() for a, p in zip(direct, plain, strict=True))
         > 1e-3
     )
+
+
+def test_sync_classify_spreads_its_batches_over_the_lanes(tiny_bundle: Path) -> None:
+    texts = [f"{text} {i}" for i in range(40) for text in TEXTS[:-1]]
+    one_lane = Classifier.load(tiny_bundle, Settings(cache_size=0, max_batch_size=8, engine_lanes=1))
+    two_lanes = Classifier.load(tiny_bundle, Settings(cache_size=0, max_batch_size=8, engine_lanes=2))
+    inner = two_lanes._engine
+    threads: set[str] = set()
+    both_lanes = threading.Barrier(2, timeout=30)  # each lane's first batch waits for the other's
+
+    class RecordingThreads:
+        def run(self, sequences: list[np.ndarray]) -> np.ndarray:
+            name = threading.current_thread().name
+            if name not in threads:
+                threads.add(name)
+                if name.startswith("txc-classify"):
+                    both_lanes.wait()
+            return inner.run(sequences)
+
+    two_lanes._engine = RecordingThreads()  # type: ignore[assignment]
+    alone, spread = one_lane.classify(texts), two_lanes.classify(texts)
+    assert len(threads) == 2, threads
+    assert all(name.startswith("txc-classify") for name in threads)
+    for a, b in zip(alone, spread, strict=True):
+        assert a.label == b.label
+        np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
+    threads.clear()
+    two_lanes.classify(texts[:3])  # one batch: scored in the caller's thread
+    assert threads == {threading.current_thread().name}

@@ -19,8 +19,26 @@ def test_env_vars_with_the_prefix_set_fields(monkeypatch: pytest.MonkeyPatch, tm
     assert settings.json_logs is False
 
 
-def test_defaults_follow_the_machine() -> None:
-    assert Settings().intra_op_threads == available_cores()
+def test_defaults_run_one_single_threaded_lane_per_core() -> None:
+    settings = Settings.defaults()
+    assert settings.intra_op_threads == 1
+    assert settings.lanes == available_cores()
+
+
+def test_lanes_are_the_cores_the_batch_threads_leave(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("service.settings.available_cores", lambda: 8)
+    assert Settings.defaults(intra_op_threads=2).lanes == 4
+    assert Settings.defaults(intra_op_threads=3).lanes == 2
+    assert Settings.defaults(intra_op_threads=16).lanes == 1
+    assert Settings.defaults(intra_op_threads=2, engine_lanes=3).lanes == 3
+
+
+def test_engine_lanes_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TXC_ENGINE_LANES", "3")
+    assert Settings().lanes == 3
+    monkeypatch.setenv("TXC_ENGINE_LANES", "0")
+    with pytest.raises(ValueError, match="engine_lanes"):
+        Settings()
 
 
 def test_every_field_is_documented() -> None:

@@ -122,6 +122,9 @@ Values checks a JSON schema cannot express.
 {{- if lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas) }}
 {{- fail "autoscaling.maxReplicas must be >= autoscaling.minReplicas" }}
 {{- end }}
+{{- if ne (mod (int .Values.server.cpus) (int .Values.server.intraOpThreads)) 0 }}
+{{- fail (printf "server.cpus (%v) must be a multiple of server.intraOpThreads (%v): the pod runs cpus / intraOpThreads batches at once" .Values.server.cpus .Values.server.intraOpThreads) }}
+{{- end }}
 {{- if and .Values.autoscaling.enabled .Values.keda.enabled }}
 {{- fail "autoscaling.enabled and keda.enabled are mutually exclusive: a ScaledObject creates its own HPA" }}
 {{- end }}
@@ -135,6 +138,8 @@ Container env shared by the server, the bulk-scoring Job and nothing else.
   value: {{ include "txclassify.modelDir" . | quote }}
 - name: TXC_INTRA_OP_THREADS
   value: {{ .Values.server.intraOpThreads | quote }}
+- name: TXC_ENGINE_LANES
+  value: {{ div (int .Values.server.cpus) (int .Values.server.intraOpThreads) | quote }}
 - name: TXC_LOG_LEVEL
   value: {{ .Values.server.logLevel | quote }}
 {{- if .Values.feedback.enabled }}
@@ -155,15 +160,15 @@ Container env shared by the server, the bulk-scoring Job and nothing else.
 {{- end }}
 
 {{/*
-Resources: CPU requests = limits = ONNX Runtime threads.
+Resources: CPU requests = limits = server.cpus (engine lanes x ONNX Runtime threads per batch).
 */}}
 {{- define "txclassify.resources" -}}
 requests:
-  cpu: {{ .Values.server.intraOpThreads | quote }}
+  cpu: {{ .Values.server.cpus | quote }}
   memory: {{ .Values.resources.memory | quote }}
   ephemeral-storage: {{ .Values.resources.ephemeralStorage | quote }}
 limits:
-  cpu: {{ .Values.server.intraOpThreads | quote }}
+  cpu: {{ .Values.server.cpus | quote }}
   memory: {{ .Values.resources.memory | quote }}
   ephemeral-storage: {{ .Values.resources.ephemeralStorage | quote }}
 {{- end }}
