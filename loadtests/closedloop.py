@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports/closed-loop.json")
     parser.add_argument("--log-dir", type=Path, default=REPO_ROOT / "reports/closed-loop-logs")
     args = parser.parse_args(argv)
-    lanes = args.threads if args.lanes is None else args.lanes
+    lanes = args.lanes = args.threads if args.lanes is None else args.lanes  # recorded in the results
     try:
         split_threads(args.threads, lanes)
     except ValueError as error:
