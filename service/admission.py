@@ -17,6 +17,7 @@ Pure functions, no clock and no asyncio: tested on their own.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Hashable, Sequence
@@ -109,28 +110,44 @@ class CostModel:
 
 def finish_times(work: Sequence[PendingWork], tokens_per_s: float, now: float) -> dict[int, float]:
     """When each request finishes if the model runs at ``tokens_per_s`` and shares as the module
-    docstring says (no later arrivals). Exact for that fluid model; O(n^2) for n requests."""
+    docstring says (no later arrivals). Exact for that fluid model, in O(n log n) for n requests.
+
+    Every flow with work left is served at the same speed, so "flow time" ``v`` (tokens each active
+    flow has received) is common to all of them; a flow of ``k`` requests gives each ``1/k`` of its
+    part, so its requests finish shortest first, the next one when ``v`` has grown by its remaining
+    tokens times ``k``. That moment in flow time does not change when other flows finish (only its
+    wall-clock time does), so one heap keyed on it orders every finish; wall time advances by
+    ``dv * active_flows / tokens_per_s`` between them. (Before: a step loop recomputing every share
+    at each finish, O(n^2): 0.3 ms per admission with 24 requests queued, on the event loop.)
+    """
     if tokens_per_s <= 0:
         raise ValueError("the model speed must be positive")
-    remaining = {item.request_id: float(item.tokens) for item in work}
-    flow_of = {item.request_id: item.flow for item in work}
+    by_flow: dict[Hashable, list[tuple[float, int]]] = {}
+    for item in work:
+        by_flow.setdefault(item.flow, []).append((float(item.tokens), item.request_id))
+    flows = list(by_flow.values())
+    heap: list[tuple[float, int]] = []
+    for index, requests in enumerate(flows):
+        requests.sort()
+        heap.append((requests[0][0] * len(requests), index))
+    heapq.heapify(heap)
+    #: Per flow: how many of its requests (shortest first) have finished.
+    done = [0] * len(flows)
     finished: dict[int, float] = {}
-    clock = now
-    while remaining:
-        per_flow: dict[Hashable, int] = {}
-        for request_id in remaining:
-            per_flow[flow_of[request_id]] = per_flow.get(flow_of[request_id], 0) + 1
-        share = {
-            request_id: tokens_per_s / len(per_flow) / per_flow[flow_of[request_id]]
-            for request_id in remaining
-        }
-        step = min(remaining[request_id] / share[request_id] for request_id in remaining)
-        clock += step
-        for request_id in list(remaining):
-            remaining[request_id] -= share[request_id] * step
-            if remaining[request_id] <= 1e-9 * max(1.0, tokens_per_s):
-                finished[request_id] = clock
-                del remaining[request_id]
+    flow_time, clock, active = 0.0, now, len(flows)
+    while heap:
+        at, index = heapq.heappop(heap)
+        clock += (at - flow_time) * active / tokens_per_s
+        flow_time = at
+        requests = flows[index]
+        tokens, request_id = requests[done[index]]
+        finished[request_id] = clock
+        done[index] += 1
+        left = len(requests) - done[index]
+        if left:
+            heapq.heappush(heap, (flow_time + (requests[done[index]][0] - tokens) * left, index))
+        else:
+            active -= 1
     return finished
 
 

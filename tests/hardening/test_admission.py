@@ -4,8 +4,11 @@ as pure functions: no clock, no server."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable, Sequence
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.admission import (
     HEADROOM,
@@ -38,6 +41,48 @@ def test_a_short_request_finishes_first_and_the_rest_speed_up() -> None:
     assert finishes[1] == pytest.approx(10.2)  # 100 tokens at 500/s
     assert finishes[2] == pytest.approx(11.0)  # then alone: all 1,000 tokens in 1 s
     assert max(finishes.values()) == pytest.approx(10.0 + 1_000 / RATE)  # work-conserving
+
+
+def stepwise_finish_times(work: Sequence[PendingWork], tokens_per_s: float, now: float) -> dict[int, float]:
+    """The fluid model stepped finish by finish, every share recomputed at each (the O(n^2) form
+    ``finish_times`` replaced): the reference it must agree with."""
+    remaining = {item.request_id: float(item.tokens) for item in work}
+    flow_of = {item.request_id: item.flow for item in work}
+    finished: dict[int, float] = {}
+    clock = now
+    while remaining:
+        per_flow: dict[Hashable, int] = {}
+        for request_id in remaining:
+            per_flow[flow_of[request_id]] = per_flow.get(flow_of[request_id], 0) + 1
+        share = {r: tokens_per_s / len(per_flow) / per_flow[flow_of[r]] for r in remaining}
+        step = min(remaining[r] / share[r] for r in remaining)
+        clock += step
+        for request_id in list(remaining):
+            remaining[request_id] -= share[request_id] * step
+            if remaining[request_id] <= 1e-9 * max(1.0, tokens_per_s):
+                finished[request_id] = clock
+                del remaining[request_id]
+    return finished
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    requests=st.lists(
+        st.tuples(st.integers(0, 5), st.integers(0, 5_000)),  # (flow, tokens); ties and zeros included
+        max_size=40,
+    ),
+    tokens_per_s=st.floats(1.0, 1e6),
+    now=st.floats(0.0, 1e5),
+)
+def test_finish_times_agree_with_the_stepwise_fluid_model(
+    requests: list[tuple[int, int]], tokens_per_s: float, now: float
+) -> None:
+    queued = [work(i, tokens, 99.0, ("flow", flow)) for i, (flow, tokens) in enumerate(requests)]
+    fast = finish_times(queued, tokens_per_s, now)
+    reference = stepwise_finish_times(queued, tokens_per_s, now)
+    assert fast.keys() == reference.keys()
+    for request_id, at in reference.items():
+        assert fast[request_id] == pytest.approx(at, rel=1e-9, abs=1e-9)
 
 
 def test_work_that_cannot_finish_before_its_deadline_is_refused_with_a_retry_after() -> None:
