@@ -50,7 +50,15 @@ from loadtests.openloop import LoadResult, build_schedule, run_open_loop
 from loadtests.servers import REPO_ROOT, RunningServer, ServerSpec
 from loadtests.traffic import NarrationPool, SizeRange
 
-__all__ = ["main", "measure_raw_engine", "number_cell", "server_specs", "split_threads", "write_results"]
+__all__ = [
+    "main",
+    "measure_raw_engine",
+    "number_cell",
+    "resolve_lanes",
+    "server_specs",
+    "split_threads",
+    "write_results",
+]
 
 ALL_ROWS = ("raw", "naive", "ours-unbatched", "ours", "ours-nocache", "bentoml", "mlserver", "ray")
 OUR_ROWS = frozenset({"ours-unbatched", "ours", "ours-nocache"})
@@ -94,6 +102,17 @@ def split_threads(threads: int, lanes: int) -> int:
     if lanes < 1 or threads % lanes:
         raise ValueError(f"--lanes {lanes} must be at least 1 and divide --threads {threads}")
     return threads // lanes
+
+
+def resolve_lanes(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``--lanes`` (default ``--threads``: one thread per lane, as served), written back into ``args``
+    so the results record it; a value that does not divide ``--threads`` is a usage error."""
+    args.lanes = args.threads if args.lanes is None else args.lanes
+    try:
+        split_threads(args.threads, args.lanes)
+    except ValueError as error:
+        parser.error(str(error))
+    return int(args.lanes)
 
 
 def server_specs(
@@ -557,11 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument("--log-dir", type=Path, default=REPO_ROOT / "reports/benchmark-logs")
     args = parser.parse_args(argv)
-    lanes = args.lanes = args.threads if args.lanes is None else args.lanes  # recorded in the results
-    try:
-        split_threads(args.threads, lanes)
-    except ValueError as error:
-        parser.error(str(error))
+    lanes = resolve_lanes(parser, args)
 
     model_dir = (args.model_dir or default_model_dir()).resolve()
     rows = [row.strip() for row in args.rows.split(",") if row.strip()]

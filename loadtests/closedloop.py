@@ -31,8 +31,8 @@ from loadtests.benchmark import (
     measure_raw_engine,
     naive_checkpoint,
     number_cell,
+    resolve_lanes,
     server_specs,
-    split_threads,
     write_results,
 )
 from loadtests.openloop import WireFormat
@@ -112,11 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports/closed-loop.json")
     parser.add_argument("--log-dir", type=Path, default=REPO_ROOT / "reports/closed-loop-logs")
     args = parser.parse_args(argv)
-    lanes = args.lanes = args.threads if args.lanes is None else args.lanes  # recorded in the results
-    try:
-        split_threads(args.threads, lanes)
-    except ValueError as error:
-        parser.error(str(error))
+    lanes = resolve_lanes(parser, args)
     rows = [row.strip() for row in args.rows.split(",") if row.strip()]
     unknown = sorted(set(rows) - set(ALL_ROWS))
     if unknown:

@@ -186,9 +186,8 @@ class Batcher(Generic[P, R]):
         self._batch_ids = itertools.count()
         self._wakeup: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
-        #: The batch running in each busy lane; ``_free_lanes`` are the others (lowest first).
+        #: The batch running in each busy lane (lanes are 0 .. lanes-1; the others are free).
         self._running: dict[int, asyncio.Task[None]] = {}
-        self._free_lanes = list(range(self.config.lanes - 1, -1, -1))
         self._draining = False
         self._failure: BaseException | None = None
         self.inflight_items = 0
@@ -386,7 +385,7 @@ class Batcher(Generic[P, R]):
                 break
             batch = self._drop_dead(batch)
             if batch.rows:
-                lane = self._free_lanes.pop()
+                lane = min(set(range(self.config.lanes)) - self._running.keys())
                 self._running[lane] = asyncio.create_task(self._run_batch(batch, next(self._batch_ids), lane))
         if self._running:
             await asyncio.gather(*self._running.values())
@@ -398,7 +397,7 @@ class Batcher(Generic[P, R]):
             now = self._clock()
             self._expire(now)
             self._shed(now)
-            busy = not self._free_lanes
+            busy = len(self._running) >= self.config.lanes
             if self._queue.queued_items == 0:
                 if self._draining and not self._running:
                     return None
@@ -498,8 +497,6 @@ class Batcher(Generic[P, R]):
         finally:
             self.inflight_items -= batch.item_count
             self._running.pop(lane, None)
-            self._free_lanes.append(lane)
-            self._free_lanes.sort(reverse=True)
             self._wake()
         elapsed = self._clock() - started
         self._observer.batch_finished(seconds=elapsed, ok=True)

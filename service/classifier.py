@@ -233,8 +233,9 @@ class Classifier:
             return
         self._loop = asyncio.get_running_loop()
         settings = self.settings
+        lanes = settings.lanes  # derived from the cores unless set: read once, for the pool and the batcher
         # One worker thread per engine lane: ONNX Runtime runs one session from several threads at once.
-        self._executor = ThreadPoolExecutor(max_workers=settings.lanes, thread_name_prefix="txc-inference")
+        self._executor = ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="txc-inference")
         self._preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="txc-prepare")
         self._batcher = Batcher(
             self._run_batch,
@@ -249,7 +250,7 @@ class Classifier:
                 interactive_max_items=settings.interactive_max_items,
                 latency_window_s=settings.latency_window_s,
                 deadline_admission=settings.deadline_admission,
-                lanes=settings.lanes,
+                lanes=lanes,
             ),
             observer=self._observer,
             clock=self._clock,
