@@ -11,7 +11,9 @@ and a narration that spell a brand alike always meet. A bundle may ship the tabl
     tesco<TAB>FOOD_AND_DRINK
 
 Header comment lines first (``source`` and ``entries`` required), then one ``key<TAB>label`` line per
-entry, keys unique and already in ``match_key`` form, at most ``MAX_KEY_WORDS`` words.
+entry, keys unique and already in ``match_key`` form, at most ``MAX_KEY_WORDS`` words. The label
+``PASS`` (``-``) marks a phrase that names how the card paid, not whom ("apple pay", "google pay"): the
+lookup steps over it, so "bea apple pay albert heijn" finds Albert Heijn, not Apple.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from pathlib import Path
 
 from service.errors import BundleError
 
-__all__ = ["MAX_KEY_WORDS", "Gazetteer", "match_key"]
+__all__ = ["MAX_KEY_WORDS", "PASS", "Gazetteer", "match_key"]
 
 #: The longest brand name, in words, that a key may have (and the longest n-gram a lookup tries).
 MAX_KEY_WORDS = 5
+#: The label of a phrase the lookup steps over (a payment method, not a merchant).
+PASS = "-"
 _TITLE = "# txclassify gazetteer"
 
 _APOSTROPHES = re.compile("['\u2019]")
@@ -95,18 +99,24 @@ class Gazetteer(Mapping[str, str]):
         """The label of the key found in ``text``, else ``None``.
 
         Keys match whole words of ``match_key(text)`` only (``"shell"`` never matches ``"shellfish"``).
-        When several keys occur, the leftmost wins, and of those starting at the same word the longest.
+        When several keys occur, the leftmost wins, and of those starting at the same word the longest;
+        a ``PASS`` key's words are stepped over (neither they nor any key inside them match).
         """
         words = match_key(text).split(" ")
         longest = self._longest
-        for start, word in enumerate(words):
-            most = longest.get(word)
-            if most is None:
-                continue
-            for end in range(min(start + most, len(words)), start, -1):
-                label = self._entries.get(" ".join(words[start:end]))
-                if label is not None:
-                    return label
+        start = 0
+        while start < len(words):
+            most = longest.get(words[start])
+            step = 1
+            if most is not None:
+                for end in range(min(start + most, len(words)), start, -1):
+                    label = self._entries.get(" ".join(words[start:end]))
+                    if label == PASS:
+                        step = end - start
+                        break
+                    if label is not None:
+                        return label
+            start += step
         return None
 
     def write(self, path: Path | str) -> None:
@@ -184,6 +194,6 @@ def _key_problem(key: str) -> str | None:
 def _label_problem(label: str, labels: Collection[str] | None) -> str | None:
     if not label or any(char.isspace() for char in label):
         return f"label {label!r} is empty or holds whitespace"
-    if labels is not None and label not in labels:
+    if labels is not None and label not in labels and label != PASS:
         return f"label {label!r} is not one of the bundle's labels"
     return None

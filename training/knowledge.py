@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from service.gazetteer import Gazetteer
+from service.gazetteer import PASS, Gazetteer
 from training.config import DataConfig
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def load_knowledge(data: DataConfig, work_dir: Path) -> Knowledge:
     """The catalogue (index brands + hand-kept lists) and, with ``data.gazetteer``, the bundle's gazetteer;
     the pinned index and presets are fetched under ``work_dir``."""
     from training.data.brands import gazetteer_entries, load_brand_index, mcc_category_words
-    from training.data.catalogue import build_catalogue
+    from training.data.catalogue import build_catalogue, gazetteer_names
 
     path = _index_path(data, work_dir)
     local_words = _local_words(data, work_dir)
@@ -78,9 +78,11 @@ def load_knowledge(data: DataConfig, work_dir: Path) -> Knowledge:
         return Knowledge(build_catalogue(None, local_words=local_words), None, "hand-kept lists", 0)
     index = load_brand_index(path)
     source = f"name-suggestion-index {index.version}"
-    gazetteer = Gazetteer(gazetteer_entries(index), source) if data.gazetteer else None
+    gazetteer = (
+        Gazetteer(gazetteer_entries(index, hand_kept=gazetteer_names()), source) if data.gazetteer else None
+    )
     # Brand names of one or two words also name other labels' local businesses ("LUCKY TAXI").
-    decoys = {key: label for key, label in (gazetteer or {}).items() if key.count(" ") < 2}
+    decoys = {key: label for key, label in (gazetteer or {}).items() if key.count(" ") < 2 and label != PASS}
     catalogue = build_catalogue(
         index.brands,
         category_words=mcc_category_words(),

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import stat
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from service.gazetteer import MAX_KEY_WORDS, Gazetteer, match_key
+from service.gazetteer import MAX_KEY_WORDS, PASS, Gazetteer, match_key
 from training.data import brands
 from training.data.brands import (
     COUNTRIES,
@@ -18,11 +19,13 @@ from training.data.brands import (
     Brand,
     BrandIndex,
     BrandIndexError,
+    _small_formats,
     fetch_brand_index,
     gazetteer_entries,
     load_brand_index,
     load_common_word_brands,
     load_exclude_words,
+    load_pass_phrases,
     load_tag_table,
     verify_sha256,
 )
@@ -251,6 +254,11 @@ def _index(*rows: Brand) -> BrandIndex:
     return BrandIndex("test", rows, {})
 
 
+def _brand_keys(entries: dict[str, str]) -> dict[str, str]:
+    """The entries without the payment-method phrases every gazetteer holds."""
+    return {key: label for key, label in entries.items() if label != PASS}
+
+
 def test_gazetteer_keys_are_servable(index: BrandIndex) -> None:
     entries = gazetteer_entries(index)
     assert entries["tesco"] == "FOOD_AND_DRINK"
@@ -288,15 +296,70 @@ def test_gazetteer_excludes_stop_words() -> None:
         _brand("Apex Dental", "MEDICAL"),
         _brand("Tesco", "FOOD_AND_DRINK"),
     )
-    entries = gazetteer_entries(rows)
+    entries = _brand_keys(gazetteer_entries(rows))
+    # "express" and "store": stop words only; "express dental" and "the store" are brands' whole names of
+    # two words, kept although every word is a stop word.
     assert entries == {
         "apex dental": "MEDICAL",
+        "express dental": "MEDICAL",
         "tesco": "FOOD_AND_DRINK",
-    }  # "express dental": stop words only
+        "the store": "GENERAL_MERCHANDISE",
+    }
     assert "tesco" not in gazetteer_entries(rows, exclude_words=frozenset({"tesco"}))
-    assert "express dental" in gazetteer_entries(rows, exclude_words=frozenset())
     # Without stop words "express" is still an everyday word (wordfreq), so no key of its own.
     assert "express" not in gazetteer_entries(rows, exclude_words=frozenset())
+
+
+def test_gazetteer_drops_stop_word_names_with_narration_words() -> None:
+    # Brand names made of stop words that a bank narration itself uses ("cash", "card", "charge").
+    rows = _index(_brand("Cash Store", "LOAN_PAYMENTS"), _brand("Card Factory", "GENERAL_MERCHANDISE"))
+    rows = _index(*rows.brands, _brand("New World", "FOOD_AND_DRINK"))
+    entries = _brand_keys(gazetteer_entries(rows))
+    assert entries == {"new world": "FOOD_AND_DRINK"}
+
+
+def test_gazetteer_steps_over_payment_methods() -> None:
+    phrases = load_pass_phrases()
+    assert {"apple pay", "google pay"} <= phrases
+    rows = _index(_brand("Apple", "GENERAL_MERCHANDISE"), _brand("Albert Heijn", "FOOD_AND_DRINK"))
+    entries = gazetteer_entries(rows)
+    assert {key for key, label in entries.items() if label == PASS} == phrases
+    table = Gazetteer(entries, "test", labels=LABELS)
+    assert table.lookup("bea, apple pay albert heijn 1341") == "FOOD_AND_DRINK"
+    assert table.lookup("apple.com/bill") == "GENERAL_MERCHANDISE"
+    assert table.lookup("bea, apple pay eetcafe de kroeg") is None
+
+
+def test_gazetteer_takes_hand_kept_names_as_brand_names() -> None:
+    rows = _index(_brand("Netflix", "TRAVEL"), _brand("Tesco", "FOOD_AND_DRINK"))
+    hand = [("NETFLIX", "ENTERTAINMENT"), ("NETFLIX", "ENTERTAINMENT"), ("HMRC", "GOVERNMENT_AND_NON_PROFIT")]
+    entries = _brand_keys(gazetteer_entries(rows, hand_kept=hand))
+    # one index brand and one hand-kept name (a repeated pair votes once) disagree: no key
+    assert entries == {"hmrc": "GOVERNMENT_AND_NON_PROFIT", "tesco": "FOOD_AND_DRINK"}
+    hand.append(("Netflix Inc", "ENTERTAINMENT"))
+    assert _brand_keys(gazetteer_entries(rows, hand_kept=hand))["netflix inc"] == "ENTERTAINMENT"
+
+
+def test_small_formats_of_a_supermarket_take_its_label() -> None:
+    tesco = _brand("Tesco", "FOOD_AND_DRINK")
+    small = _brand("Tesco Express", "GENERAL_MERCHANDISE")
+    seven = _brand("7-Eleven", "GENERAL_MERCHANDISE")
+    index = _index(
+        replace(tesco, osm_tag="shop=supermarket"),
+        replace(small, osm_tag="shop=convenience"),
+        replace(seven, osm_tag="shop=convenience"),
+    )
+    labels = {brand.name: brand.label for brand in _small_formats(index.brands)}
+    assert labels == {
+        "Tesco": "FOOD_AND_DRINK",
+        "Tesco Express": "FOOD_AND_DRINK",
+        "7-Eleven": "GENERAL_MERCHANDISE",
+    }
+    elsewhere = replace(small, osm_tag="shop=convenience", countries=frozenset({"NZ"}))
+    assert (
+        _small_formats([replace(tesco, osm_tag="shop=supermarket"), elsewhere])[1].label
+        == "GENERAL_MERCHANDISE"
+    )
 
 
 def test_gazetteer_drops_everyday_words_unless_reviewed() -> None:
@@ -334,12 +397,12 @@ def test_gazetteer_adds_truncated_first_words_of_shops_only() -> None:
 
 def test_gazetteer_majority_rule() -> None:
     two_to_one = _index(*(_brand("Apex", label) for label in ("MEDICAL", "MEDICAL", "TRAVEL")))
-    assert gazetteer_entries(two_to_one) == {"apex": "MEDICAL"}
+    assert _brand_keys(gazetteer_entries(two_to_one)) == {"apex": "MEDICAL"}
     one_to_one = _index(_brand("Apex", "MEDICAL"), _brand("Apex", "TRAVEL"))
-    assert gazetteer_entries(one_to_one) == {}
+    assert _brand_keys(gazetteer_entries(one_to_one)) == {}
     # a brand's own name outvotes another brand's alternative spelling of it
     named = _index(_brand("Coles", "FOOD_AND_DRINK"), _brand("Shell", "TRANSPORTATION", "coles", "Shell Oil"))
-    assert gazetteer_entries(named) == {
+    assert _brand_keys(gazetteer_entries(named)) == {
         "coles": "FOOD_AND_DRINK",
         "shell": "TRANSPORTATION",
         "shell oil": "TRANSPORTATION",

@@ -26,14 +26,14 @@ import sys
 import tarfile
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from service.bundle import file_sha256
-from service.gazetteer import MAX_KEY_WORDS, match_key
+from service.gazetteer import MAX_KEY_WORDS, PASS, match_key
 from training.labels import LABELS
 
 __all__ = [
@@ -479,6 +479,39 @@ def _brand(items: Sequence[_Item], wikidata: str | None, overrides: Mapping[str,
     return Brand(leader.name, label, countries, leader.rule.tag, names, wikidata)
 
 
+#: The tag of a supermarket chain's small stores ("Tesco Express") and of the chain itself.
+_SMALL_FORMAT_TAG = "shop=convenience"
+_SUPERMARKET_TAG = "shop=supermarket"
+
+
+def _small_formats(brands: Sequence[Brand]) -> list[Brand]:
+    """A supermarket chain's small stores keep the chain's label: OSM tags "Tesco Express", "Carrefour
+    City" or "REWE To Go" shop=convenience (GENERAL_MERCHANDISE), but card schemes code them as grocery
+    stores (MCC 5411) and a statement reader sees the supermarket (docs/taxonomy.md). A convenience brand
+    whose name is a supermarket brand's name and more words, in a country of that brand, takes its label."""
+    chains: dict[str, list[Brand]] = defaultdict(list)
+    for brand in brands:
+        if brand.osm_tag == _SUPERMARKET_TAG:
+            chains[match_key(brand.name)].append(brand)
+    out: list[Brand] = []
+    for brand in brands:
+        words = match_key(brand.name).split(" ")
+        if brand.osm_tag == _SMALL_FORMAT_TAG:
+            for n in range(len(words) - 1, 0, -1):
+                shared = [
+                    chain
+                    for chain in chains.get(" ".join(words[:n]), ())
+                    if WORLD in chain.countries
+                    or WORLD in brand.countries
+                    or chain.countries & brand.countries
+                ]
+                if shared:
+                    brand = replace(brand, label=shared[0].label)
+                    break
+        out.append(brand)
+    return out
+
+
 def load_brand_index(path: Path) -> BrandIndex:
     """Read an ``nsi.json`` (the fetched one or a fixture with its structure) into a :class:`BrandIndex`.
 
@@ -532,6 +565,7 @@ def load_brand_index(path: Path) -> BrandIndex:
     # of the same-named index brands the narration comes from: the generator must not teach the opposite.
     reviewed = _load_gazetteer_keys()
     brands = [replace(brand, label=reviewed.get(match_key(brand.name), brand.label)) for brand in brands]
+    brands = _small_formats(brands)
     brands.sort(key=lambda brand: (match_key(brand.name), brand.name, brand.wikidata or ""))
     disagreements.sort(key=lambda row: (match_key(row.name), row.wikidata or ""))
     return BrandIndex(
@@ -569,9 +603,10 @@ def _generic_names(index: BrandIndex) -> frozenset[str]:
     return frozenset(key for key, seen in labels.items() if len(seen) >= _GENERIC_NAME_LABELS)
 
 
-def _votes(index: BrandIndex) -> dict[str, Counter[str]]:
+def _votes(index: BrandIndex, hand_kept: Iterable[tuple[str, str]] = ()) -> dict[str, Counter[str]]:
     """key -> label votes, one per brand. A key that is some brand's own name counts only the brands so
-    named: one brand's alternative spelling never outvotes another brand's name (Shell lists "coles")."""
+    named: one brand's alternative spelling never outvotes another brand's name (Shell lists "coles").
+    ``hand_kept`` (name, label) pairs vote as brands' own names."""
     named: dict[str, Counter[str]] = defaultdict(Counter)
     spelled: dict[str, Counter[str]] = defaultdict(Counter)
     for brand in index.brands:
@@ -579,6 +614,8 @@ def _votes(index: BrandIndex) -> dict[str, Counter[str]]:
         named[key][brand.label] += 1
         for other in {match_key(name) for name in brand.match_names} - {key}:
             spelled[other][brand.label] += 1
+    for name, label in dict.fromkeys(hand_kept):
+        named[match_key(name)][label] += 1
     votes = dict(spelled)
     votes.update(named)
     return votes
@@ -608,6 +645,16 @@ def _prefix_votes(index: BrandIndex, votes: Mapping[str, Counter[str]]) -> dict[
     return {key: counts for key, counts in prefixes.items() if len(counts) == 1 and _zipf(key) < _RARE_ZIPF}
 
 
+def load_pass_phrases(path: Path = DATA_DIR / "pass_phrases.txt") -> frozenset[str]:
+    """Payment-method phrases the gazetteer steps over ("apple pay"), already in ``match_key`` form."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    phrases = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    bad = [phrase for phrase in phrases if match_key(phrase) != phrase]
+    if bad:
+        raise ValueError(f"{path}: not in match_key form: {bad}")
+    return frozenset(phrases)
+
+
 def _load_gazetteer_keys(path: Path = DATA_DIR / "gazetteer_keys.tsv") -> dict[str, str]:
     """Reviewed labels for keys the vote leaves ambiguous (``gazetteer_keys.tsv``)."""
     keys: dict[str, str] = {}
@@ -619,15 +666,31 @@ def _load_gazetteer_keys(path: Path = DATA_DIR / "gazetteer_keys.tsv") -> dict[s
     return keys
 
 
+#: Words of a bank narration itself ("cash withdrawal", "card charge"): a key of stop words holding one is
+#: never kept, however many words it has.
+_NARRATION_WORDS = frozenset(
+    ("bank", "card", "cards", "cash", "charge", "fee", "fees", "loan", "money", "pay", "payment", "transfer")
+)
+
+
+def _own_long_name(key: str, named_keys: Collection[str]) -> bool:
+    """A key of two or more stop words kept all the same: some brand's whole name ("new world", "the
+    warehouse", "sports direct", "post office"), with no narration word in it. One such word alone says
+    nothing; a brand's whole name of several says the brand."""
+    words = key.split(" ")
+    return len(words) >= 2 and key in named_keys and not _NARRATION_WORDS.intersection(words)
+
+
 def _build_gazetteer(
-    index: BrandIndex, exclude_words: frozenset[str] | None
+    index: BrandIndex, exclude_words: frozenset[str] | None, hand_kept: Iterable[tuple[str, str]] = ()
 ) -> tuple[dict[str, str], GazetteerStats]:
     excluded_words = (load_exclude_words() if exclude_words is None else exclude_words) | _generic_names(
         index
     )
     entries: dict[str, str] = {}
     ambiguous = too_short = too_long = excluded = common = 0
-    votes = _votes(index)
+    votes = _votes(index, hand_kept)
+    named_keys = {match_key(brand.name) for brand in index.brands} | {match_key(n) for n, _ in hand_kept}
     votes.update(_prefix_votes(index, votes))
     reviewed = _load_gazetteer_keys()
     kept_common = load_common_word_brands()
@@ -637,7 +700,7 @@ def _build_gazetteer(
             too_short += 1
         elif len(words) > MAX_KEY_WORDS:
             too_long += 1
-        elif all(word in excluded_words for word in words):
+        elif all(word in excluded_words for word in words) and not _own_long_name(key, named_keys):
             excluded += 1
         elif len(words) == 1 and key not in kept_common and _zipf(key) >= _COMMON_ZIPF:
             common += 1
@@ -649,11 +712,19 @@ def _build_gazetteer(
                 entries[key] = label
             else:
                 ambiguous += 1
+    entries.update(dict.fromkeys(load_pass_phrases(), PASS))
     return entries, GazetteerStats(len(votes), ambiguous, too_short, too_long, excluded, common)
 
 
-def gazetteer_entries(index: BrandIndex, *, exclude_words: frozenset[str] | None = None) -> dict[str, str]:
-    """``match_key -> label`` for every brand name and match name, keys sorted, without:
+def gazetteer_entries(
+    index: BrandIndex,
+    *,
+    exclude_words: frozenset[str] | None = None,
+    hand_kept: Iterable[tuple[str, str]] = (),
+) -> dict[str, str]:
+    """``match_key -> label`` for every brand name and match name, and for every ``hand_kept`` (name,
+    label) pair (the catalogue's own lists of businesses no shop index holds: streaming, airlines, tax
+    offices, ...; they vote as brand names), keys sorted, without:
 
     - keys of fewer than 3 letters or digits, all-digit keys and keys over ``MAX_KEY_WORDS`` words;
     - keys made only of stop words: ``exclude_words`` (default ``exclude_words.txt``) plus the single
@@ -664,9 +735,10 @@ def gazetteer_entries(index: BrandIndex, *, exclude_words: frozenset[str] | None
     - ambiguous keys: brands of different labels share the key and no label has 2/3 of them (a key that
       is a brand's own name counts only brands so named, see :func:`_votes`);
     and ``gazetteer_keys.tsv`` settles a key by review whatever its vote (walmart, walmart supercenter,
-    target, coles, lowes, ...).
+    target, coles, lowes, ...); the payment-method phrases of ``pass_phrases.txt`` ("apple pay") are
+    entries labelled ``PASS``, which the lookup steps over.
     """
-    return _build_gazetteer(index, exclude_words)[0]
+    return _build_gazetteer(index, exclude_words, hand_kept)[0]
 
 
 # --- MCC words ------------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ __all__ = [
     "catalogue",
     "default_catalogue",
     "entities_for",
+    "gazetteer_names",
     "held_out_words",
     "pinned_to_train",
 ]
@@ -276,6 +277,21 @@ def _hand_rows(with_shops: bool) -> list[_Row]:
     # Lenders pay loans out and brokers pay withdrawals back: the same names appear as TRANSFER_IN.
     rows += [(n, "TRANSFER_IN", "broker", c, a) for n, label, kind, c, a in rows if kind == "broker"]
     return rows
+
+
+#: Hand-kept kinds whose name alone says the label, whatever the narration ("NETFLIX", "HMRC", "OXFAM"),
+#: so the gazetteer may hint it. Not employers, lenders, brokers or wallets: their label follows the
+#: narration (a salary from a supermarket, a loan paid out or repaid, a wallet top-up or a payment through
+#: it), and not fees, interest, benefits or landlords, whose names are generic words.
+GAZETTEER_KINDS: frozenset[str] = frozenset(("brand", "telco", "government", "charity"))
+
+
+def gazetteer_names() -> list[tuple[str, str]]:
+    """(name, label) of the hand-kept entities of :data:`GAZETTEER_KINDS`, for the gazetteer: businesses
+    no shop index lists, named in the countries' word lists (``training/data/words``)."""
+    return [
+        (name, label) for name, label, kind, *_ in _hand_rows(with_shops=False) if kind in GAZETTEER_KINDS
+    ]
 
 
 def _index_rows(brands: Iterable[BrandLike]) -> list[_Row]:
