@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from service.errors import BundleError
-from service.gazetteer import Gazetteer
+from service.gazetteer import PASS, Gazetteer
 from service.normalize import NORMALIZATION_VERSION, SUPPORTED_NORMALIZATIONS, hint_words
 
 if TYPE_CHECKING:
@@ -319,7 +319,7 @@ def _read_gazetteer(directory: Path, inputs: BundleInputs) -> Gazetteer | None:
             f"{path}: holds {found.entries} entries from {found.source!r}; the card says "
             f"{inputs.gazetteer.entries} from {inputs.gazetteer.source!r}"
         )
-    for label in sorted({gazetteer[key] for key in gazetteer}):
+    for label in sorted({gazetteer[key] for key in gazetteer} - {PASS}):  # PASS is never a hint
         try:
             hint_words(label)  # a hint the service could not build would fail its first matching request
         except ValueError as error:

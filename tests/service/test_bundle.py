@@ -20,7 +20,7 @@ from service.bundle import (
     lexical_card,
 )
 from service.errors import BundleError
-from service.gazetteer import Gazetteer
+from service.gazetteer import PASS, Gazetteer
 from service.lexical import LexicalModel
 from tests.fixtures.tiny_bundle import DEFAULT_LABELS
 from tests.service.conftest import HINTED_ENTRIES, add_gazetteer, edit_card
@@ -169,6 +169,15 @@ def test_gazetteer_labels_are_hint_words_not_output_labels(bundle_copy: Path) ->
     add_gazetteer(bundle_copy, Gazetteer({"tesco": "FOOD-AND-DRINK"}, "tests 1"), direction=True)
     with pytest.raises(BundleError, match=r"gazetteer\.tsv: hint 'FOOD-AND-DRINK' is not a label name"):
         ModelBundle.load(bundle_copy)
+
+
+def test_a_gazetteer_with_payment_method_phrases_loads(bundle_copy: Path) -> None:
+    # PASS entries ("apple pay") are never hints: the loader does not ask them to be label names.
+    table = Gazetteer({"tesco": "GROCERIES", "apple pay": PASS}, "tests 1")
+    add_gazetteer(bundle_copy, table, direction=True)
+    loaded = ModelBundle.load(bundle_copy).gazetteer
+    assert loaded is not None
+    assert loaded.lookup("apple pay tesco") == "GROCERIES"
 
 
 def test_a_corrupt_gazetteer_names_the_line(bundle_copy: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.errors import BundleError
-from service.gazetteer import MAX_KEY_WORDS, Gazetteer, match_key
+from service.gazetteer import MAX_KEY_WORDS, PASS, Gazetteer, match_key
 from training.labels import LABELS
 
 ENTRIES = {
@@ -180,3 +180,18 @@ def test_lookup_agrees_with_a_brute_force_scan() -> None:
                 expected = found[0]
                 break
         assert gazetteer.lookup(" ".join(tokens)) == expected
+
+
+def test_pass_entries_are_stepped_over(tmp_path: Path) -> None:
+    entries = {**ENTRIES, "apple": "GENERAL_MERCHANDISE", "apple pay": PASS, "pay": PASS}
+    table = Gazetteer(entries, "test table 1", labels=LABELS)
+    assert table.lookup("bea, apple pay tesco 1341") == "FOOD_AND_DRINK"
+    assert table.lookup("apple pay") is None
+    assert table.lookup("apple store regent st") == "GENERAL_MERCHANDISE"
+    assert table.lookup("pay boots") == "MEDICAL"
+    # no key inside a stepped-over phrase matches either
+    inner = Gazetteer({"pay": "TRANSFER_OUT", "google pay": PASS}, "t 1", labels=LABELS)
+    assert inner.lookup("google pay") is None
+    path = tmp_path / "gazetteer.tsv"
+    table.write(path)
+    assert Gazetteer.from_file(path, labels=LABELS).lookup("apple pay shell") == "TRANSPORTATION"
