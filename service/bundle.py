@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from service.errors import BundleError
-from service.gazetteer import PASS, Gazetteer
+from service.gazetteer import EXACT, MATCHINGS, PASS, Gazetteer
 from service.normalize import NORMALIZATION_VERSION, SUPPORTED_NORMALIZATIONS, hint_words
 
 if TYPE_CHECKING:
@@ -108,6 +108,13 @@ class GazetteerInfo:
 
     source: str
     entries: int
+    #: The lookup rule (``service.gazetteer.MATCHINGS``); cards written before it existed mean ``exact``.
+    matching: str = EXACT
+
+    @classmethod
+    def of(cls, gazetteer: Gazetteer) -> GazetteerInfo:
+        """What a card says about ``gazetteer``."""
+        return cls(gazetteer.source, len(gazetteer), gazetteer.matching)
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,7 @@ class BundleInputs:
             "direction": self.direction,
             "gazetteer": None
             if gazetteer is None
-            else {"source": gazetteer.source, "entries": gazetteer.entries},
+            else {"source": gazetteer.source, "entries": gazetteer.entries, "matching": gazetteer.matching},
         }
 
 
@@ -288,7 +295,8 @@ def card_inputs(path: Path, card: Mapping[str, Any]) -> BundleInputs:
     if gazetteer is not None:
         if (
             not isinstance(gazetteer, dict)
-            or set(gazetteer) != {"source", "entries"}
+            or not {"source", "entries"} <= set(gazetteer) <= {"source", "entries", "matching"}
+            or gazetteer.get("matching", EXACT) not in MATCHINGS
             or not isinstance(gazetteer["source"], str)
             or not gazetteer["source"]
             or not isinstance(gazetteer["entries"], int)
@@ -297,8 +305,9 @@ def card_inputs(path: Path, card: Mapping[str, Any]) -> BundleInputs:
         ):
             raise BundleError(
                 f'{path}: \'inputs.gazetteer\' must be null or {{"source": <text>, "entries": <count>}}'
+                f' (and optionally "matching": one of {", ".join(MATCHINGS)})'
             )
-        info = GazetteerInfo(gazetteer["source"], gazetteer["entries"])
+        info = GazetteerInfo(gazetteer["source"], gazetteer["entries"], gazetteer.get("matching", EXACT))
     if card["normalization"] == "txc-norm-1" and (direction or info is not None):
         raise BundleError(f"{path}: a txc-norm-1 model reads neither a direction nor a gazetteer hint")
     return BundleInputs(direction=direction, gazetteer=info)
@@ -313,11 +322,12 @@ def _read_gazetteer(directory: Path, inputs: BundleInputs) -> Gazetteer | None:
     if not path.is_file():
         raise BundleError(f"{path}: missing from the bundle (the card's 'inputs.gazetteer' names one)")
     gazetteer = Gazetteer.from_file(path)
-    found = GazetteerInfo(gazetteer.source, len(gazetteer))
+    found = GazetteerInfo.of(gazetteer)
     if found != inputs.gazetteer:
         raise BundleError(
-            f"{path}: holds {found.entries} entries from {found.source!r}; the card says "
-            f"{inputs.gazetteer.entries} from {inputs.gazetteer.source!r}"
+            f"{path}: holds {found.entries} entries from {found.source!r}, matching {found.matching}; the "
+            f"card says {inputs.gazetteer.entries} from {inputs.gazetteer.source!r}, matching "
+            f"{inputs.gazetteer.matching}"
         )
     for label in sorted({gazetteer[key] for key in gazetteer} - {PASS}):  # PASS is never a hint
         try:
@@ -472,7 +482,7 @@ def write_bundle(
     if clashes:
         raise ValueError(f"extra_files {clashes} would replace bundle files")
     if (inputs.gazetteer is None) != (gazetteer is None) or (
-        gazetteer is not None and inputs.gazetteer != GazetteerInfo(gazetteer.source, len(gazetteer))
+        gazetteer is not None and inputs.gazetteer != GazetteerInfo.of(gazetteer)
     ):
         raise ValueError(f"inputs {inputs.as_card()} do not describe the gazetteer given ({gazetteer!r})")
     directory = output_dir / f"{name}-{version}"

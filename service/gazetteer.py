@@ -10,8 +10,11 @@ and a narration that spell a brand alike always meet. A bundle may ship the tabl
     seven eleven<TAB>GENERAL_MERCHANDISE
     tesco<TAB>FOOD_AND_DRINK
 
-Header comment lines first (``source`` and ``entries`` required), then one ``key<TAB>label`` line per
-entry, keys unique and already in ``match_key`` form, at most ``MAX_KEY_WORDS`` words. The label
+Header comment lines first (``source`` and ``entries`` required; ``matching`` optional), then one
+``key<TAB>label`` line per entry, keys unique and already in ``match_key`` form, at most ``MAX_KEY_WORDS``
+words. ``# matching: compact`` (see ``COMPACT``) also matches a brand whose words a statement glues or
+splits ("mediamarkt" for "media markt", "mc donalds" for "mcdonalds"); without it keys match word for
+word only (every table written before this rule). The label
 ``PASS`` (``-``) marks a phrase that names how the card paid, not whom ("apple pay", "google pay"): the
 lookup steps over it, so "bea apple pay albert heijn" finds Albert Heijn, not Apple.
 """
@@ -25,13 +28,23 @@ from pathlib import Path
 
 from service.errors import BundleError
 
-__all__ = ["MAX_KEY_WORDS", "PASS", "Gazetteer", "match_key"]
+__all__ = ["COMPACT", "EXACT", "MATCHINGS", "MAX_KEY_WORDS", "PASS", "Gazetteer", "match_key"]
 
 #: The longest brand name, in words, that a key may have (and the longest n-gram a lookup tries).
 MAX_KEY_WORDS = 5
 #: The label of a phrase the lookup steps over (a payment method, not a merchant).
 PASS = "-"
 _TITLE = "# txclassify gazetteer"
+#: Keys match whole words only, word for word.
+EXACT = "exact"
+#: Also: a narration word that is a multi-word key without its spaces, and 2 or 3 adjacent narration words
+#: that, joined, are a key of one word or a multi-word key without its spaces.
+COMPACT = "compact"
+MATCHINGS = (EXACT, COMPACT)
+#: A compact form is a key only from this many letters and digits on ("tkmaxx" yes, "b q" -> "bq" no).
+COMPACT_MIN_CHARS = 5
+#: A compact match joins at most this many narration words ("pak n save" -> "paknsave").
+COMPACT_MAX_JOIN = 3
 
 _APOSTROPHES = re.compile("['\u2019]")
 # ``\w`` is letters, digits and underscore in every script; the underscore is punctuation here.
@@ -64,24 +77,49 @@ class Gazetteer(Mapping[str, str]):
     """
 
     def __init__(
-        self, entries: Mapping[str, str], source: str, *, labels: Collection[str] | None = None
+        self,
+        entries: Mapping[str, str],
+        source: str,
+        *,
+        labels: Collection[str] | None = None,
+        matching: str = EXACT,
     ) -> None:
         if not source.strip() or _breaks_a_line(source):
             raise ValueError(f"source {source!r} must be one non-empty line")
+        if matching not in MATCHINGS:
+            raise ValueError(f"matching {matching!r} is not one of {', '.join(MATCHINGS)}")
         for key, label in entries.items():
             problem = _key_problem(key) or _label_problem(label, labels)
             if problem:
                 raise ValueError(f"entry {key!r} -> {label!r}: {problem}")
-        self._index(dict(entries), source.strip())
+        self._index(dict(entries), source.strip(), matching)
 
-    def _index(self, entries: dict[str, str], source: str) -> None:
+    def _index(self, entries: dict[str, str], source: str, matching: str) -> None:
         self.source = source
+        self.matching = matching
         self._entries = entries
         # The longest key starting with each word: a lookup tries only n-grams that can exist.
         self._longest: dict[str, int] = {}
         for key in self._entries:
             words = key.split(" ")
             self._longest[words[0]] = max(self._longest.get(words[0], 0), len(words))
+        # Compact matching: multi-word keys without their spaces (dropped where two labels claim one form,
+        # or where the form is already a key), and what joined narration words may spell.
+        self._compact: dict[str, str] = {}
+        self._joined: dict[str, str] = {}
+        if matching == COMPACT:
+            claims: dict[str, set[str]] = {}
+            for key, label in entries.items():
+                glued = key.replace(" ", "")
+                if label != PASS and " " in key and len(glued) >= COMPACT_MIN_CHARS and glued not in entries:
+                    claims.setdefault(glued, set()).add(label)
+            self._compact = {glued: next(iter(ls)) for glued, ls in claims.items() if len(ls) == 1}
+            single = {
+                key: label
+                for key, label in entries.items()
+                if label != PASS and " " not in key and len(key) >= COMPACT_MIN_CHARS
+            }
+            self._joined = {**single, **self._compact}
 
     def __getitem__(self, key: str) -> str:
         return self._entries[key]
@@ -93,27 +131,43 @@ class Gazetteer(Mapping[str, str]):
         return len(self._entries)
 
     def __repr__(self) -> str:
-        return f"Gazetteer({len(self)} entries, source={self.source!r})"
+        return f"Gazetteer({len(self)} entries, source={self.source!r}, matching={self.matching!r})"
 
     def lookup(self, text: str) -> str | None:
         """The label of the key found in ``text``, else ``None``.
 
         Keys match whole words of ``match_key(text)`` only (``"shell"`` never matches ``"shellfish"``).
         When several keys occur, the leftmost wins, and of those starting at the same word the longest;
-        a ``PASS`` key's words are stepped over (neither they nor any key inside them match).
+        a ``PASS`` key's words are stepped over (neither they nor any key inside them match). With
+        ``COMPACT`` matching, where no key starts at a word, that word may be a multi-word key without its
+        spaces, and that word joined with the next one or two may be a key ("media markt" finds
+        "mediamarkt"), the fewest words first.
         """
         words = match_key(text).split(" ")
         longest = self._longest
+        compact = self._compact
+        joined = self._joined
+        count = len(words)
         start = 0
-        while start < len(words):
+        while start < count:
             most = longest.get(words[start])
             step = 1
+            passed = False
             if most is not None:
-                for end in range(min(start + most, len(words)), start, -1):
+                for end in range(min(start + most, count), start, -1):
                     label = self._entries.get(" ".join(words[start:end]))
                     if label == PASS:
                         step = end - start
+                        passed = True
                         break
+                    if label is not None:
+                        return label
+            if joined and not passed:
+                label = compact.get(words[start])
+                if label is not None:
+                    return label
+                for end in range(start + 2, min(start + COMPACT_MAX_JOIN, count) + 1):
+                    label = joined.get("".join(words[start:end]))
                     if label is not None:
                         return label
             start += step
@@ -122,6 +176,8 @@ class Gazetteer(Mapping[str, str]):
     def write(self, path: Path | str) -> None:
         """Write the table as TSV (header, then entries sorted by key), readable by ``from_file``."""
         lines = [_TITLE, f"# source: {self.source}", f"# entries: {len(self)}"]
+        if self.matching != EXACT:  # tables of the exact rule read the same as before the header existed
+            lines.append(f"# matching: {self.matching}")
         lines.extend(f"{key}\t{self._entries[key]}" for key in sorted(self._entries))
         Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -171,8 +227,13 @@ class Gazetteer(Mapping[str, str]):
         source = header["source"]
         if _breaks_a_line(source):
             raise BundleError(f"{path}: header line '# source: ...' holds a tab")
+        matching = header.get("matching", EXACT)
+        if matching not in MATCHINGS:
+            raise BundleError(
+                f"{path}: header says '# matching: {matching}'; this service knows {', '.join(MATCHINGS)}"
+            )
         gazetteer = cls.__new__(cls)  # every entry was checked above, with its line number
-        gazetteer._index(entries, source)
+        gazetteer._index(entries, source, matching)
         return gazetteer
 
 

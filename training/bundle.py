@@ -47,7 +47,7 @@ def write_bundle(
         raise GateFailed(report)
     inputs = BundleInputs(
         direction=direction,
-        gazetteer=None if gazetteer is None else GazetteerInfo(gazetteer.source, len(gazetteer)),
+        gazetteer=None if gazetteer is None else GazetteerInfo.of(gazetteer),
     )
     card = dict(card)
     if tuple(card.pop("labels", labels)) != tuple(labels):

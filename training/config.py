@@ -44,12 +44,28 @@ class DataConfig:
     #: Local businesses' category words in each country's languages: "presets" = the pinned iD tagging
     #: schema (fetched into ``<work_dir>/presets``), a directory of the same layout (CI's fixture), or None.
     category_words: str | None = None
+    #: The gazetteer also holds the category words ("APOTHEKE" -> MEDICAL; training.data.category_hints),
+    #: so a local business's trade hints its label as a brand name does. Needs ``gazetteer``.
+    category_hints: bool = False
+    #: Gazetteer matching rule written into the bundle (service.gazetteer): "exact" (word for word) or
+    #: "compact" (also names a statement glues or splits: "mediamarkt", "mc donalds").
+    gazetteer_matching: str = "exact"
     #: The hand-written real-narration dev set (evaluation only, never trained on); None skips it.
     devset: str | None = None
     #: Share of rows whose direction is withheld (train, val, test): "no direction" keeps its best answer.
     direction_dropout: float = 0.0
     #: Share of training rows whose gazetteer hint is withheld: brands outside the index still train.
     hint_dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        from service.gazetteer import MATCHINGS
+
+        if self.gazetteer_matching not in MATCHINGS:
+            raise ValueError(
+                f"data: gazetteer_matching {self.gazetteer_matching!r} is not one of {', '.join(MATCHINGS)}"
+            )
+        if self.category_hints and not self.gazetteer:
+            raise ValueError("data: category_hints needs gazetteer: true (the words ship in the gazetteer)")
 
 
 @dataclass(frozen=True)
@@ -139,6 +155,10 @@ class LexicalConfig:
     #: ``data.train_size``: the lexical fit takes minutes where distillation takes an hour. None: the
     #: training split itself. Generated data only (with ``data.train_csv`` the user's rows are all there is).
     train_size: int | None = None
+    #: Fit the mixing weights on validation with the training split's hint dropout (``data.hint_dropout``)
+    #: instead of with every hint: the student leans on the hint, and real statements hold many merchants
+    #: the gazetteer does not. False: validation as it is (every build up to the seventh candidate).
+    mix_hint_dropout: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_n <= self.max_n:

@@ -60,6 +60,9 @@ class Splits:
     source: str
     #: Evaluation-only sets, reported but never trained on ("dev": the hand-written real-narration set).
     extra: dict[str, Split] = field(default_factory=dict)
+    #: The validation rows with the training split's hint dropout (``val`` keeps every hint); None: as
+    #: ``val``. What ``lexical.mix_hint_dropout`` fits the mixing weights on.
+    val_as_train: Split | None = None
 
 
 @dataclass(frozen=True)
@@ -205,12 +208,15 @@ def build_splits(
             ),
             prepare(rows[:n_val], gazetteer, seed=seed + 1),
             test, f"csv:{data.train_csv}", extra,
+            prepare(rows[:n_val], gazetteer, seed=seed + 1, hint_dropout=data.hint_dropout),
         )  # fmt: skip
     train = generated_train(data, seed, data.train_size, gazetteer=gazetteer, catalogue=catalogue)
-    val = prepare(
-        generated(data.val_size, "val", 1), gazetteer, seed=seed + 1, direction_dropout=no_direction
+    val_rows = generated(data.val_size, "val", 1)
+    val = prepare(val_rows, gazetteer, seed=seed + 1, direction_dropout=no_direction)
+    val_as_train = prepare(
+        val_rows, gazetteer, seed=seed + 1, direction_dropout=no_direction, hint_dropout=data.hint_dropout
     )
-    return Splits(train, val, test, f"generator-v{GENERATOR_VERSION}", extra)
+    return Splits(train, val, test, f"generator-v{GENERATOR_VERSION}", extra, val_as_train)
 
 
 def _generated(

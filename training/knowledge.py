@@ -42,9 +42,12 @@ def _index_path(data: DataConfig, work_dir: Path) -> Path | None:
     return path
 
 
-def _local_words(data: DataConfig, work_dir: Path) -> dict[str, dict[str, tuple[str, ...]]] | None:
-    """``country -> label -> category words`` in the country's languages (None: no ``category_words``)."""
-    from training.data.presets import fetch_presets, load_category_words, load_country_languages
+_Words = dict[str, dict[str, tuple[str, ...]]]
+
+
+def _preset_words(data: DataConfig, work_dir: Path) -> _Words | None:
+    """``language -> label -> category words`` of the presets (None: no ``category_words``)."""
+    from training.data.presets import fetch_presets, load_category_words
 
     spec = data.category_words
     if spec is None:
@@ -55,8 +58,16 @@ def _local_words(data: DataConfig, work_dir: Path) -> dict[str, dict[str, tuple[
         directory = Path(spec)
         if not (directory / "presets.json").is_file():
             raise FileNotFoundError(f"data.category_words: {directory}/presets.json not found")
-    by_language = load_category_words(directory)
-    words: dict[str, dict[str, tuple[str, ...]]] = {}
+    return load_category_words(directory)
+
+
+def _local_words(by_language: _Words | None) -> _Words | None:
+    """``country -> label -> category words`` in the country's languages."""
+    from training.data.presets import load_country_languages
+
+    if by_language is None:
+        return None
+    words: _Words = {}
     for country, languages in load_country_languages().items():
         per_label: dict[str, dict[str, None]] = {}
         for language in languages:
@@ -66,23 +77,54 @@ def _local_words(data: DataConfig, work_dir: Path) -> dict[str, dict[str, tuple[
     return words
 
 
+def _category_entries(preset_words: _Words | None) -> dict[str, str]:
+    """The category words' gazetteer entries: hand-kept and MCC words, and the presets' in every language."""
+    from training.data import vocabulary
+    from training.data.brands import COUNTRIES, mcc_category_words
+    from training.data.category_hints import category_entries
+
+    own: dict[str, list[str]] = {}
+    for words in (vocabulary.composition().category_words, mcc_category_words()):
+        for label, label_words in words.items():
+            own.setdefault(label, []).extend(label_words)
+    names = [
+        name
+        for country in COUNTRIES
+        for words in [vocabulary.country_words(country)]
+        for name in (*words.first_names, *words.last_names, *words.cities)
+    ]
+    return category_entries(own, (preset_words or {}).values(), name_words=names)
+
+
 def load_knowledge(data: DataConfig, work_dir: Path) -> Knowledge:
-    """The catalogue (index brands + hand-kept lists) and, with ``data.gazetteer``, the bundle's gazetteer;
-    the pinned index and presets are fetched under ``work_dir``."""
+    """The catalogue (index brands + hand-kept lists) and, with ``data.gazetteer``, the bundle's gazetteer
+    (with ``data.category_hints`` also the category words, a brand key winning over a category word of
+    the same spelling); the pinned index and presets are fetched under ``work_dir``."""
     from training.data.brands import gazetteer_entries, load_brand_index, mcc_category_words
     from training.data.catalogue import build_catalogue, gazetteer_names
 
     path = _index_path(data, work_dir)
-    local_words = _local_words(data, work_dir)
+    preset_words = _preset_words(data, work_dir)
+    local_words = _local_words(preset_words)
     if path is None:
         return Knowledge(build_catalogue(None, local_words=local_words), None, "hand-kept lists", 0)
     index = load_brand_index(path)
     source = f"name-suggestion-index {index.version}"
-    gazetteer = (
-        Gazetteer(gazetteer_entries(index, hand_kept=gazetteer_names()), source) if data.gazetteer else None
-    )
-    # Brand names of one or two words also name other labels' local businesses ("LUCKY TAXI").
-    decoys = {key: label for key, label in (gazetteer or {}).items() if key.count(" ") < 2 and label != PASS}
+    gazetteer = None
+    brands: dict[str, str] = {}
+    if data.gazetteer:
+        brands = gazetteer_entries(index, hand_kept=gazetteer_names())
+        entries = {**_category_entries(preset_words), **brands} if data.category_hints else brands
+        if data.category_hints:
+            source += " + category words"
+        gazetteer = Gazetteer(dict(sorted(entries.items())), source, matching=data.gazetteer_matching)
+    # Brand names of one or two words also name other labels' local businesses ("LUCKY TAXI"); the
+    # category words are what such names are made of, not decoys.
+    decoys = {
+        key: label
+        for key, label in (gazetteer or {}).items()
+        if key.count(" ") < 2 and label != PASS and (not data.category_hints or key in brands)
+    }
     catalogue = build_catalogue(
         index.brands,
         category_words=mcc_category_words(),

@@ -193,7 +193,8 @@ def _fit_lexical(
 ) -> LexicalModel:
     """The bundle's lexical model: fitted on ``train`` (the training split or more rows of its
     merchants, ``lexical.train_size``), mixed with the (calibrated) int8 model by
-    weights fitted on validation, then saved and read back, so the gate scores the file that ships."""
+    weights fitted on validation (with the training split's hint dropout if ``lexical.mix_hint_dropout``),
+    then saved and read back, so the gate scores the file that ships."""
     from dataclasses import replace
 
     from service.lexical import LexicalModel
@@ -203,14 +204,16 @@ def _fit_lexical(
     start = time.perf_counter()
     fitted = fit_lexical(train.texts, train.labels, num_labels, lexical)
     model = OnnxClassifier(int8_path, tokenizer_path, max_len=max_len, pad_id=pad_id, threads=threads)
+    mix_val = splits.val_as_train if lexical.mix_hint_dropout and splits.val_as_train else splits.val
     student_weight, lexical_weight = fit_mix_weights(
-        model.logits(splits.val.texts), fitted.logits(splits.val.texts), splits.val.labels
+        model.logits(mix_val.texts), fitted.logits(mix_val.texts), mix_val.labels
     )
     path = staging / "lexical.npz"
     replace(fitted, student_weight=student_weight, lexical_weight=lexical_weight).save(path)
     print(
         f"lexical model: {len(fitted.vocabulary):,} n-grams from {len(train):,} rows, mix "
-        f"{student_weight:.3f} x student + {lexical_weight:.3f} x lexical (fitted on validation), "
+        f"{student_weight:.3f} x student + {lexical_weight:.3f} x lexical (fitted on validation"
+        f"{', hints dropped as in training' if mix_val is not splits.val else ''}), "
         f"{time.perf_counter() - start:.0f} s",
         flush=True,
     )

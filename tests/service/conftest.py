@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from service.bundle import CARD_FILE, GAZETTEER_FILE
+from service.bundle import CARD_FILE, GAZETTEER_FILE, BundleInputs, GazetteerInfo
 from service.gazetteer import Gazetteer
 
 #: The gazetteer of ``hinted_bundle``: brands whose hint the tests look for in the model's input.
@@ -34,7 +34,10 @@ def add_gazetteer(bundle: Path, gazetteer: Gazetteer, *, direction: bool) -> Non
     edit_card(
         bundle,
         normalization="txc-norm-2",
-        inputs={"direction": direction, "gazetteer": {"source": gazetteer.source, "entries": len(gazetteer)}},
+        inputs={
+            "direction": direction,
+            "gazetteer": BundleInputs(gazetteer=GazetteerInfo.of(gazetteer)).as_card()["gazetteer"],
+        },
     )
 
 

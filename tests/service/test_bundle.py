@@ -101,7 +101,41 @@ def test_a_gazetteer_bundle_loads_its_table(hinted_bundle: Path) -> None:
     assert bundle.inputs == BundleInputs(direction=True, gazetteer=GazetteerInfo("tests 1", 4))
     assert bundle.gazetteer is not None
     assert dict(bundle.gazetteer) == HINTED_ENTRIES
-    assert bundle.inputs.as_card() == {"direction": True, "gazetteer": {"source": "tests 1", "entries": 4}}
+    assert bundle.inputs.as_card() == {
+        "direction": True,
+        "gazetteer": {"source": "tests 1", "entries": 4, "matching": "exact"},
+    }
+
+
+def test_a_card_without_matching_means_exact(bundle_copy: Path) -> None:
+    # Cards written before the compact rule existed name no matching: their table keeps the exact rule.
+    add_gazetteer(bundle_copy, Gazetteer(HINTED_ENTRIES, "tests 1"), direction=True)
+    edit_card(bundle_copy, inputs={"direction": True, "gazetteer": {"source": "tests 1", "entries": 4}})
+    bundle = ModelBundle.load(bundle_copy)
+    assert bundle.inputs.gazetteer == GazetteerInfo("tests 1", 4, "exact")
+    assert bundle.gazetteer is not None
+    assert bundle.gazetteer.matching == "exact"
+
+
+def test_a_compact_gazetteer_bundle_loads_and_matches_compactly(bundle_copy: Path) -> None:
+    add_gazetteer(
+        bundle_copy,
+        Gazetteer({"media markt": "GENERAL_MERCHANDISE"}, "tests 1", matching="compact"),
+        direction=True,
+    )
+    bundle = ModelBundle.load(bundle_copy)
+    assert bundle.inputs.gazetteer == GazetteerInfo("tests 1", 1, "compact")
+    assert bundle.gazetteer is not None
+    assert bundle.gazetteer.lookup("mediamarkt alcorcon") == "GENERAL_MERCHANDISE"
+
+
+def test_the_card_must_name_the_tables_matching(bundle_copy: Path) -> None:
+    add_gazetteer(bundle_copy, Gazetteer(HINTED_ENTRIES, "tests 1", matching="compact"), direction=True)
+    edit_card(bundle_copy, inputs={"direction": True, "gazetteer": {"source": "tests 1", "entries": 4}})
+    with pytest.raises(
+        BundleError, match=r"matching compact; the card says 4 from 'tests 1', matching exact"
+    ):
+        ModelBundle.load(bundle_copy)
 
 
 @pytest.mark.parametrize(
@@ -115,6 +149,8 @@ def test_a_gazetteer_bundle_loads_its_table(hinted_bundle: Path) -> None:
         {"direction": True, "gazetteer": {"source": "", "entries": 1}},
         {"direction": True, "gazetteer": {"source": "x", "entries": True}},
         {"direction": True, "gazetteer": {"source": "x", "entries": -1}},
+        {"direction": True, "gazetteer": {"source": "x", "entries": 1, "matching": "fuzzy"}},
+        {"direction": True, "gazetteer": {"source": "x", "entries": 1, "order": "leftmost"}},
     ],
 )
 def test_malformed_inputs_are_refused(bundle_copy: Path, inputs: object) -> None:
@@ -156,7 +192,9 @@ def test_a_named_gazetteer_must_be_present(bundle_copy: Path) -> None:
 def test_the_card_must_describe_the_gazetteer(bundle_copy: Path, source: str, entries: int) -> None:
     add_gazetteer(bundle_copy, Gazetteer(HINTED_ENTRIES, "tests 1"), direction=True)
     edit_card(bundle_copy, inputs={"direction": True, "gazetteer": {"source": source, "entries": entries}})
-    with pytest.raises(BundleError, match=r"gazetteer\.tsv: holds 4 entries from 'tests 1'; the card says"):
+    with pytest.raises(
+        BundleError, match=r"gazetteer\.tsv: holds 4 entries from 'tests 1', matching exact; the card says"
+    ):
         ModelBundle.load(bundle_copy)
 
 

@@ -195,3 +195,91 @@ def test_pass_entries_are_stepped_over(tmp_path: Path) -> None:
     path = tmp_path / "gazetteer.tsv"
     table.write(path)
     assert Gazetteer.from_file(path, labels=LABELS).lookup("apple pay shell") == "TRANSPORTATION"
+
+
+COMPACT_ENTRIES = {
+    "media markt": "GENERAL_MERCHANDISE",
+    "mcdonalds": "FOOD_AND_DRINK",
+    "paknsave": "FOOD_AND_DRINK",
+    "trade me": "GENERAL_MERCHANDISE",
+    "tesco": "FOOD_AND_DRINK",
+    "kfc": "FOOD_AND_DRINK",
+    "b q": "HOME_IMPROVEMENT",  # "bq": under COMPACT_MIN_CHARS, never a compact form
+    "sun trust": "BANK_FEES",  # "suntrust" claimed by two labels: dropped
+    "suntr ust": "GENERAL_SERVICES",
+    "apple pay": PASS,
+}
+
+
+@pytest.fixture
+def compact() -> Gazetteer:
+    return Gazetteer(COMPACT_ENTRIES, "test table 1", labels=LABELS, matching="compact")
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("CB MEDIAMARKT ALCORCON", "GENERAL_MERCHANDISE"),  # a glued multi-word key
+        ("media markt alcorcon", "GENERAL_MERCHANDISE"),  # the key itself, as ever
+        ("MC DONALDS 4412", "FOOD_AND_DRINK"),  # two split words, joined, are a one-word key
+        ("PAK N SAVE ALBANY", "FOOD_AND_DRINK"),  # three
+        ("TRADEME LIMITED", "GENERAL_MERCHANDISE"),
+        ("tesco mcdonalds", "FOOD_AND_DRINK"),
+        ("b q", "HOME_IMPROVEMENT"),
+        ("bq warehouse", None),
+        ("suntrust atm", None),
+        ("apple pay mediamarkt", "GENERAL_MERCHANDISE"),
+        ("applepay", None),  # PASS phrases have no compact form
+        ("mc donald", None),
+        ("tes co", "FOOD_AND_DRINK"),
+        ("k f c", None),  # a joined "kfc" is under COMPACT_MIN_CHARS
+    ],
+)
+def test_compact_matching(compact: Gazetteer, text: str, label: str | None) -> None:
+    assert compact.lookup(text) == label
+
+
+def test_exact_matching_ignores_glued_and_split_names() -> None:
+    exact = Gazetteer(COMPACT_ENTRIES, "test table 1", labels=LABELS)
+    assert exact.matching == "exact"
+    assert exact.lookup("cb mediamarkt alcorcon") is None
+    assert exact.lookup("mc donalds 4412") is None
+
+
+def test_a_key_at_a_word_wins_over_a_compact_form_there() -> None:
+    table = Gazetteer(
+        {"mc": "MEDICAL", "media markt": "GENERAL_MERCHANDISE", "mcdonalds": "FOOD_AND_DRINK"},
+        "t 1",
+        labels=LABELS,
+        matching="compact",
+    )
+    assert table.lookup("mc donalds") == "MEDICAL"
+    # leftmost still wins: a compact form at a later word does not outrank a key at an earlier one
+    assert table.lookup("mediamarkt mc") == "GENERAL_MERCHANDISE"
+
+
+def test_the_matching_rule_round_trips_and_old_tables_read_as_exact(
+    compact: Gazetteer, tmp_path: Path
+) -> None:
+    path = tmp_path / "gazetteer.tsv"
+    compact.write(path)
+    assert "# matching: compact" in path.read_text().splitlines()[:4]
+    again = Gazetteer.from_file(path)
+    assert again.matching == "compact"
+    assert again.lookup("mediamarkt") == "GENERAL_MERCHANDISE"
+    Gazetteer(ENTRIES, "test table 1").write(path)
+    assert not any(line.startswith("# matching") for line in path.read_text().splitlines())
+    assert Gazetteer.from_file(path).matching == "exact"
+
+
+def test_an_unknown_matching_rule_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="matching 'fuzzy' is not one of exact, compact"):
+        Gazetteer(ENTRIES, "t 1", matching="fuzzy")
+    path = tmp_path / "gazetteer.tsv"
+    path.write_text(
+        "# txclassify gazetteer\n# source: t 1\n# entries: 1\n# matching: fuzzy\ntesco\tFOOD_AND_DRINK\n"
+    )
+    with pytest.raises(
+        BundleError, match=r"header says '# matching: fuzzy'; this service knows exact, compact"
+    ):
+        Gazetteer.from_file(path)

@@ -38,7 +38,7 @@ def test_a_gazetteer_and_direction_bundle_loads(tiny_bundle: Path, tmp_path: Pat
     assert bundle.card["normalization"] == "txc-norm-2"
     assert bundle.card["inputs"] == {
         "direction": True,
-        "gazetteer": {"source": "name-suggestion-index 0.0.1", "entries": 2},
+        "gazetteer": {"source": "name-suggestion-index 0.0.1", "entries": 2, "matching": "exact"},
     }
     assert bundle.gazetteer is not None
     assert dict(bundle.gazetteer) == dict(TABLE)

@@ -101,3 +101,22 @@ def test_generated_train_draws_more_rows_of_the_training_merchants_only() -> Non
     brands = [t for t, k in zip(more.texts, more.kinds, strict=True) if k.startswith("brand")]
     assert brands
     assert not held_out & set(brands)
+
+
+def test_validation_as_training_sees_it_drops_hints_and_nothing_else() -> None:
+    # The same validation rows, directions and labels; only a share of the gazetteer's hints withheld.
+    gazetteer = Gazetteer({"tesco": "FOOD_AND_DRINK"}, "test")
+    rows = [LabelledRow(f"TESCO {i}", "FOOD_AND_DRINK", "debit") for i in range(400)]
+    hinted = prepare(rows, gazetteer, direction_dropout=0.25, seed=1)
+    as_train = prepare(rows, gazetteer, direction_dropout=0.25, hint_dropout=0.3, seed=1)
+    assert as_train.labels == hinted.labels
+    assert [t.startswith("debit | ") for t in as_train.texts] == [
+        t.startswith("debit | ") for t in hinted.texts
+    ]
+    dropped = sum("food and drink | " not in t for t in as_train.texts)
+    assert all("food and drink | " in t for t in hinted.texts)
+    assert 0.2 * len(rows) < dropped < 0.4 * len(rows)
+    splits = build_splits(SMALL.data, SMALL.seed, gazetteer=gazetteer)
+    assert splits.val_as_train is not None
+    assert splits.val_as_train.labels == splits.val.labels
+    assert len(splits.val_as_train) == len(splits.val)

@@ -39,6 +39,7 @@ from training.labels import LABELS
 __all__ = [
     "COUNTRIES",
     "DATA_DIR",
+    "NARRATION_WORDS",
     "NSI_JSON_SHA256",
     "NSI_SHA256",
     "NSI_VERSION",
@@ -667,8 +668,8 @@ def _load_gazetteer_keys(path: Path = DATA_DIR / "gazetteer_keys.tsv") -> dict[s
 
 
 #: Words of a bank narration itself ("cash withdrawal", "card charge"): a key of stop words holding one is
-#: never kept, however many words it has.
-_NARRATION_WORDS = frozenset(
+#: never kept, however many words it has, nor a category word's key (``training.data.category_hints``).
+NARRATION_WORDS = frozenset(
     ("bank", "card", "cards", "cash", "charge", "fee", "fees", "loan", "money", "pay", "payment", "transfer")
 )
 
@@ -678,7 +679,7 @@ def _own_long_name(key: str, named_keys: Collection[str]) -> bool:
     warehouse", "sports direct", "post office"), with no narration word in it. One such word alone says
     nothing; a brand's whole name of several says the brand."""
     words = key.split(" ")
-    return len(words) >= 2 and key in named_keys and not _NARRATION_WORDS.intersection(words)
+    return len(words) >= 2 and key in named_keys and not NARRATION_WORDS.intersection(words)
 
 
 def _build_gazetteer(
