@@ -63,6 +63,7 @@ __all__ = [
     "BundleInputs",
     "GazetteerInfo",
     "ModelBundle",
+    "bundle_tokenizer",
     "card_inputs",
     "check_card",
     "default_model_dir",
@@ -380,6 +381,15 @@ def _read_labels(path: Path) -> tuple[str, ...]:
     return tuple(labels)
 
 
+def bundle_tokenizer(tokenizer_path: Path) -> str:
+    """``tokenizer.json`` as a bundle ships it: without fixed truncation or padding (the service truncates
+    at ``max_seq_len`` and pads per batch), compact JSON."""
+    tokenizer = json.loads(tokenizer_path.read_text(encoding="utf-8"))
+    tokenizer["truncation"] = None
+    tokenizer["padding"] = None
+    return json.dumps(tokenizer, ensure_ascii=False)
+
+
 def file_sha256(path: Path) -> str:
     """Hex SHA-256 of a file, read in 1 MiB blocks (the bundle writer and this loader share it)."""
     digest = hashlib.sha256()
@@ -491,10 +501,7 @@ def write_bundle(
     staging.mkdir(parents=True)
     try:
         shutil.copyfile(model_path, staging / MODEL_FILE)
-        tokenizer = json.loads(tokenizer_path.read_text(encoding="utf-8"))
-        tokenizer["truncation"] = None
-        tokenizer["padding"] = None
-        (staging / TOKENIZER_FILE).write_text(json.dumps(tokenizer, ensure_ascii=False), encoding="utf-8")
+        (staging / TOKENIZER_FILE).write_text(bundle_tokenizer(tokenizer_path), encoding="utf-8")
         (staging / LABELS_FILE).write_text(json.dumps(list(labels), indent=2, ensure_ascii=False) + "\n")
         if gazetteer is not None:
             gazetteer.write(staging / GAZETTEER_FILE)

@@ -193,6 +193,9 @@ class GateConfig:
     #: the least confident rest, at the largest coverage that keeps that precision.
     dev_precision: float = 0.95
     min_dev_coverage: float = 0.0
+    #: The bundle's files (model, tokenizer, lexical model, gazetteer, plots; the card and labels.json,
+    #: a few KB, are written after the gate) may take at most this many MiB; None skips the check.
+    max_bundle_mib: float | None = None
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,9 @@ def check(metrics: dict[str, Any], config: GateConfig) -> GateReport:
         floor = config.min_gain_over_baseline
         gain = round(answers["macro_f1"] - metrics["baseline"]["macro_f1"], 4)
         checks.append(Check("baseline_gain", gain >= floor, gain, floor, ">="))
+    if "bundle_bytes" in metrics and config.max_bundle_mib is not None:
+        mib = round(metrics["bundle_bytes"] / 2**20, 3)
+        checks.append(Check("bundle_mib", mib <= config.max_bundle_mib, mib, config.max_bundle_mib, "<="))
     if "dev" in metrics:
         dev = metrics["dev"]
         coverage = dev["coverage_at_precision"]["coverage"]

@@ -125,6 +125,7 @@ def _quantize_and_gate(
         teacher_test_logits=teacher_logits, prepare_text=prepare_text, labels=labels, lexical=lexical,
     )  # fmt: skip
     reference = metrics.pop("reference")  # the card's drift reference: the test split's answers
+    metrics["bundle_bytes"] = _bundle_bytes(staging, int8_path, tokenizer_path, gazetteer)
     metrics.update(extra_metrics or {})
     report = check(metrics, config.gate)
     if extra_checks is not None:
@@ -151,13 +152,28 @@ def _quantize_and_gate(
     return write_bundle(
         Path(config.output_dir), name=config.name, version=config.version, model_path=int8_path,
         tokenizer_path=tokenizer_path, card=full_card, report=report,
-        extra_files={
-            name: staging / name
-            for name in ("confusion_int8.png", "confusion_dev.png", "reliability.png")
-            if (staging / name).is_file()
-        },
+        extra_files={name: staging / name for name in _PLOTS if (staging / name).is_file()},
         direction=direction, gazetteer=gazetteer, lexical=lexical, labels=labels, make_default=make_default,
     )  # fmt: skip
+
+
+#: The gate's plots, shipped in the bundle beside the model.
+_PLOTS = ("confusion_int8.png", "confusion_dev.png", "reliability.png")
+
+
+def _bundle_bytes(staging: Path, int8_path: Path, tokenizer_path: Path, gazetteer: Gazetteer | None) -> int:
+    """Bytes of the files the bundle will hold, as far as they exist before the gate: the model, the
+    staged lexical model and plots, and the tokenizer and gazetteer as the bundle writer writes them."""
+    from service.bundle import bundle_tokenizer
+
+    staged = [int8_path, *(staging / name for name in ("lexical.npz", *_PLOTS))]
+    total = sum(path.stat().st_size for path in staged if path.is_file())
+    total += len(bundle_tokenizer(tokenizer_path).encode("utf-8"))
+    if gazetteer is not None:
+        table = staging / "gazetteer.tsv"
+        gazetteer.write(table)
+        total += table.stat().st_size
+    return total
 
 
 def _calibrate(

@@ -66,3 +66,12 @@ def test_writer_refuses_a_failed_gate_and_names_the_check(tmp_path: Path) -> Non
             card={}, report=report,
         )  # fmt: skip
     assert not (tmp_path / "models").exists()
+
+
+def test_the_bundle_size_is_gated_when_a_limit_is_set() -> None:
+    big = _metrics(bundle_bytes=int(40.31 * 2**20))
+    assert "bundle_mib" not in {c.name for c in check(big, GateConfig()).checks}  # no limit: no check
+    report = check(big, GateConfig(max_bundle_mib=40))
+    assert [c.name for c in report.failures] == ["bundle_mib"]
+    assert report.failures[0].value == pytest.approx(40.31, abs=1e-3)
+    assert check(_metrics(bundle_bytes=40 * 2**20), GateConfig(max_bundle_mib=40)).passed
