@@ -159,12 +159,17 @@ class LexicalConfig:
     #: instead of with every hint: the student leans on the hint, and real statements hold many merchants
     #: the gazetteer does not. False: validation as it is (every build up to the seventh candidate).
     mix_hint_dropout: bool = False
+    #: Drop the n-grams whose largest absolute coefficient over the labels is at most this (they barely
+    #: move any score) after the fit, to keep ``lexical.npz`` small; None keeps every n-gram.
+    prune_below: float | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_n <= self.max_n:
             raise ValueError(f"lexical: min_n {self.min_n} and max_n {self.max_n} need 1 <= min_n <= max_n")
         if self.train_size is not None and self.train_size < 1:
             raise ValueError(f"lexical: train_size {self.train_size} must be at least 1 (or unset)")
+        if self.prune_below is not None and self.prune_below < 0:
+            raise ValueError(f"lexical: prune_below {self.prune_below} must be at least 0 (or unset)")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ def fit_lexical(
     texts: Sequence[str], labels: Sequence[int], num_labels: int, config: LexicalConfig
 ) -> LexicalModel:
     """The lexical model fitted on ``texts`` (model inputs) and label ids with ``config``'s n-gram range,
-    ``min_df`` and ``c``; mixing weights (1, 1) until :func:`fit_mix_weights` sets them."""
+    ``min_df`` and ``c``, without the n-grams ``prune_below`` drops; mixing weights (1, 1) until
+    :func:`fit_mix_weights` sets them."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -52,10 +53,15 @@ def fit_lexical(
         for row, label in enumerate(classes):
             coef[:, label] = regression.coef_[row]
             intercept[label] = regression.intercept_[row]
-    vocabulary = {str(gram): int(column) for gram, column in vectorizer.vocabulary_.items()}
+    idf = vectorizer.idf_.astype(np.float32)
+    grams = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+    if config.prune_below is not None:
+        keep = np.flatnonzero(np.abs(coef).max(axis=1) > config.prune_below)
+        grams, idf, coef = [grams[i] for i in keep], idf[keep], coef[keep]
+    vocabulary = {str(gram): column for column, gram in enumerate(grams)}
     return LexicalModel(
         vocabulary,
-        vectorizer.idf_.astype(np.float32),
+        idf,
         coef,
         intercept,
         config.min_n,

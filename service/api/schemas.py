@@ -194,6 +194,10 @@ class ClassifyResponse(BaseModel):
 class GazetteerOut(BaseModel):
     source: str = Field(description="Where the brand table comes from, with its version.")
     entries: int
+    matching: str = Field(
+        description="How its keys match a narration: `exact` (word for word) or `compact` (also names a "
+        "statement glues or splits)."
+    )
 
 
 class InputsOut(BaseModel):

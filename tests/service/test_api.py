@@ -430,7 +430,10 @@ async def test_models_report_what_the_model_reads(hinted_bundle: Path, tiny_bund
     async with serving(tiny_bundle) as (_, client):
         (plain,) = (await client.get("/v1/models")).json()["models"]
     assert hinted["normalization"] == "txc-norm-2"
-    assert hinted["inputs"] == {"direction": True, "gazetteer": {"source": "tests 1", "entries": 4}}
+    assert hinted["inputs"] == {
+        "direction": True,
+        "gazetteer": {"source": "tests 1", "entries": 4, "matching": "exact"},
+    }
     assert plain["inputs"] == {"direction": False, "gazetteer": None}
 
 

@@ -222,7 +222,10 @@ def test_info_shows_the_inputs(hinted_bundle: Path, capsys: pytest.CaptureFixtur
     assert main(["--model-dir", str(hinted_bundle), "info"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["normalization"] == "txc-norm-2"
-    assert info["inputs"] == {"direction": True, "gazetteer": {"source": "tests 1", "entries": 4}}
+    assert info["inputs"] == {
+        "direction": True,
+        "gazetteer": {"source": "tests 1", "entries": 4, "matching": "exact"},
+    }
 
 
 def test_model_dir_is_accepted_after_the_command(

@@ -121,3 +121,31 @@ def test_a_two_label_fit_scores_as_scikit_learn_does() -> None:
     reference = LogisticRegression(C=10.0, max_iter=2000).fit(vectorizer.fit_transform(texts), labels)
     expected = reference.predict_proba(vectorizer.transform(TEXTS))
     np.testing.assert_allclose(np.exp(log_softmax(served)), expected, atol=1e-4)
+
+
+def test_pruning_drops_the_weak_n_grams_and_keeps_the_strong_ones_in_order() -> None:
+    pytest.importorskip("sklearn")
+    from training.config import LexicalConfig
+    from training.lexical import fit_lexical
+
+    texts = [*TEXTS[:5]] * 3 + ["starbucks coffee", "tesco express", "transfer from adebayo"]
+    labels = [0, 1, 2, 3, 2] * 3 + [0, 1, 2]
+    full = fit_lexical(texts, labels, 4, LexicalConfig(min_df=1))
+    threshold = float(np.median(np.abs(full.coef).max(axis=1)))
+    pruned = fit_lexical(texts, labels, 4, LexicalConfig(min_df=1, prune_below=threshold))
+    strong = [g for g, column in full.vocabulary.items() if np.abs(full.coef[column]).max() > threshold]
+    assert 0 < len(pruned.vocabulary) < len(full.vocabulary)
+    assert set(pruned.vocabulary) == set(strong)
+    assert sorted(pruned.vocabulary.values()) == list(range(len(strong)))
+    for gram, column in pruned.vocabulary.items():
+        np.testing.assert_array_equal(pruned.coef[column], full.coef[full.vocabulary[gram]])
+        assert pruned.idf[column] == full.idf[full.vocabulary[gram]]
+    np.testing.assert_array_equal(pruned.intercept, full.intercept)
+    assert pruned.logits(TEXTS).shape == (len(TEXTS), 4)
+
+
+def test_a_negative_pruning_threshold_is_refused() -> None:
+    from training.config import LexicalConfig
+
+    with pytest.raises(ValueError, match=r"prune_below -0\.1 must be at least 0"):
+        LexicalConfig(prune_below=-0.1)
