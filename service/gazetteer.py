@@ -173,13 +173,17 @@ class Gazetteer(Mapping[str, str]):
             start += step
         return None
 
-    def write(self, path: Path | str) -> None:
-        """Write the table as TSV (header, then entries sorted by key), readable by ``from_file``."""
+    def render(self) -> str:
+        """The table as ``write`` writes it: TSV, header first, then entries sorted by key."""
         lines = [_TITLE, f"# source: {self.source}", f"# entries: {len(self)}"]
         if self.matching != EXACT:  # tables of the exact rule read the same as before the header existed
             lines.append(f"# matching: {self.matching}")
         lines.extend(f"{key}\t{self._entries[key]}" for key in sorted(self._entries))
-        Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return "\n".join(lines) + "\n"
+
+    def write(self, path: Path | str) -> None:
+        """Write the table as TSV (``render``), readable by ``from_file``."""
+        Path(path).write_text(self.render(), encoding="utf-8")
 
     @classmethod
     def from_file(cls, path: Path | str, *, labels: Collection[str] | None = None) -> Gazetteer:

@@ -114,17 +114,14 @@ def load_knowledge(data: DataConfig, work_dir: Path) -> Knowledge:
     brands: dict[str, str] = {}
     if data.gazetteer:
         brands = gazetteer_entries(index, hand_kept=gazetteer_names())
-        entries = {**_category_entries(preset_words), **brands} if data.category_hints else brands
+        entries = brands
         if data.category_hints:
+            entries = {**_category_entries(preset_words), **brands}
             source += " + category words"
         gazetteer = Gazetteer(dict(sorted(entries.items())), source, matching=data.gazetteer_matching)
     # Brand names of one or two words also name other labels' local businesses ("LUCKY TAXI"); the
     # category words are what such names are made of, not decoys.
-    decoys = {
-        key: label
-        for key, label in (gazetteer or {}).items()
-        if key.count(" ") < 2 and label != PASS and (not data.category_hints or key in brands)
-    }
+    decoys = {key: label for key, label in brands.items() if key.count(" ") < 2 and label != PASS}
     catalogue = build_catalogue(
         index.brands,
         category_words=mcc_category_words(),

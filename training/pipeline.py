@@ -170,9 +170,7 @@ def _bundle_bytes(staging: Path, int8_path: Path, tokenizer_path: Path, gazettee
     total = sum(path.stat().st_size for path in staged if path.is_file())
     total += len(bundle_tokenizer(tokenizer_path).encode("utf-8"))
     if gazetteer is not None:
-        table = staging / "gazetteer.tsv"
-        gazetteer.write(table)
-        total += table.stat().st_size
+        total += len(gazetteer.render().encode("utf-8"))
     return total
 
 
@@ -220,7 +218,9 @@ def _fit_lexical(
     start = time.perf_counter()
     fitted = fit_lexical(train.texts, train.labels, num_labels, lexical)
     model = OnnxClassifier(int8_path, tokenizer_path, max_len=max_len, pad_id=pad_id, threads=threads)
-    mix_val = splits.val_as_train if lexical.mix_hint_dropout and splits.val_as_train else splits.val
+    mix_val = (
+        splits.val_as_train if lexical.mix_hint_dropout and splits.val_as_train is not None else splits.val
+    )
     student_weight, lexical_weight = fit_mix_weights(
         model.logits(mix_val.texts), fitted.logits(mix_val.texts), mix_val.labels
     )

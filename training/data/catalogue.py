@@ -32,6 +32,7 @@ from training.labels import LABELS
 
 __all__ = [
     "COUNTRIES",
+    "GERMAN_FOLDS",
     "KINDS",
     "SPLITS",
     "BrandLike",
@@ -62,7 +63,8 @@ _TRADE_FIRST = frozenset(("DE", "FR", "ES", "IT", "NL", "BR", "MX"))
 _DECOY_SHARE = 0.12
 _PEOPLE_PER_COUNTRY = 200
 _T = TypeVar("_T")
-_GERMAN_FOLDS = str.maketrans({"Ä": "AE", "Ö": "OE", "Ü": "UE", "ß": "SS"})
+#: How German statements spell umlauts and sharp s in upper case ("BAECKEREI", "STRASSE").
+GERMAN_FOLDS = str.maketrans({"Ä": "AE", "Ö": "OE", "Ü": "UE", "ß": "SS"})
 
 
 class BrandLike(Protocol):
@@ -181,7 +183,7 @@ def _split_of(label: str, name: str) -> str:
 def statement_name(name: str) -> str:
     """A brand name as a statement prints it: upper case, ASCII (umlauts as AE/OE/UE), single spaces;
     empty when nothing Latin is left (an Arabic- or Chinese-script name)."""
-    upper = name.upper().translate(_GERMAN_FOLDS)
+    upper = name.upper().translate(GERMAN_FOLDS)
     ascii_only = unicodedata.normalize("NFKD", upper).encode("ascii", "ignore").decode()
     cleaned = " ".join(ascii_only.replace("’", "'").split())
     return cleaned if sum(ch.isalpha() for ch in cleaned) >= 2 else ""

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from service.gazetteer import match_key
 from training.data.brands import NARRATION_WORDS
+from training.data.catalogue import GERMAN_FOLDS
 
 __all__ = ["HINTED_LABELS", "category_entries"]
 
@@ -46,13 +47,12 @@ HINTED_LABELS: frozenset[str] = frozenset(
 _OWN_VOTES = 3
 _MAJORITY = 2 / 3
 _MIN_CHARS = 3
-_UMLAUTS = str.maketrans({"Ä": "AE", "Ö": "OE", "Ü": "UE", "ß": "SS", "ä": "ae", "ö": "oe", "ü": "ue"})
 
 
 def _keys(word: str) -> set[str]:
     keys = {match_key(word)}
     if any(char in word for char in "ÄÖÜßäöü"):
-        keys.add(match_key(word.translate(_UMLAUTS)))
+        keys.add(match_key(word.upper().translate(GERMAN_FOLDS)))
     return keys
 
 
