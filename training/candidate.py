@@ -19,7 +19,7 @@ from training.behavioural import run_behavioural
 from training.calibration import plot_reliability, reliability_bins
 from training.config import GateConfig
 from training.dataset import Split, Splits
-from training.evaluate import abstain_threshold, accuracy_by_kind, plot_confusion, score
+from training.evaluate import abstain_threshold, accuracy_by_hint, accuracy_by_kind, plot_confusion, score
 from training.isa import compare_on_emulated_cpu
 from training.labels import LABELS
 from training.measure import batch_invariance, lexical_cost, throughput
@@ -127,6 +127,10 @@ def evaluate_candidate(
         "test_precision": round(float(correct[keep].mean()) if keep.any() else 1.0, 4),
     }
     metrics["by_kind"] = {"test": accuracy_by_kind(test, p_served)}
+    # Hints are our 16 labels' names: a customer's own taxonomy has no right or wrong hint.
+    by_hint = tuple(labels) == LABELS
+    if by_hint:
+        metrics["by_hint"] = {"test": accuracy_by_hint(test, p_served)}
     # Not a metric: the card's drift reference (service.monitoring), which the caller pops.
     metrics["reference"] = reference_from_predictions(
         labels, [labels[i] for i in p_served.argmax(axis=1)], p_served.max(axis=1).tolist()
@@ -136,6 +140,8 @@ def evaluate_candidate(
         probs = softmax(served.logits(extra.texts))
         metrics[name] = _extra_report(extra, probs, threshold, gate.dev_precision, labels)
         metrics["by_kind"][name] = accuracy_by_kind(extra, probs)
+        if by_hint:
+            metrics["by_hint"][name] = accuracy_by_hint(extra, probs)
         if name == "dev":
             reliability["dev set (hand-written)"] = (extra.labels, probs)
             confusion = metrics[name].pop("confusion")

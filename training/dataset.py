@@ -39,17 +39,19 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Split:
-    """Model inputs and label ids, aligned; ``kinds`` (optional) names each row's kind for reports."""
+    """Model inputs and label ids, aligned; ``kinds`` (optional) names each row's kind for reports, and
+    ``hints`` (optional, from :func:`prepare`) the gazetteer hint each input carries ("" for none)."""
 
     texts: tuple[str, ...]
     labels: tuple[int, ...]
     kinds: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def take(self, n: int) -> Split:
-        return Split(self.texts[:n], self.labels[:n], self.kinds[:n])
+        return Split(self.texts[:n], self.labels[:n], self.kinds[:n], self.hints[:n])
 
 
 @dataclass(frozen=True)
@@ -92,13 +94,15 @@ def prepare(
     ``direction_dropout``/``hint_dropout`` withhold the direction / the gazetteer hint from that share of
     rows (deterministic by ``seed``): training sees both, so a caller without a direction, or a brand the
     index does not hold, still gets the best text-only answer. ``brand_kind_by_hint`` splits the kind
-    "brand" into "brand (in index)" and "brand (not in index)" by whether the gazetteer matched.
+    "brand" into "brand (in index)" and "brand (not in index)" by whether the gazetteer matched. The
+    split's ``hints`` record the hint each input carries after the dropout ("" for none).
     """
     rng = random.Random(f"txclassify-prepare-{seed}")
     ids = {label: index for index, label in enumerate(labels)}
     texts: list[str] = []
     targets: list[int] = []
     kinds: list[str] = []
+    hints: list[str] = []
     for row in rows:
         normalized = normalize_text(row.text)
         if not normalized:
@@ -115,7 +119,8 @@ def prepare(
             raise ValueError(f"label {row.label!r} is not one of the model's labels ({', '.join(labels)})")
         targets.append(ids[row.label])
         kinds.append(kind)
-    return Split(tuple(texts), tuple(targets), tuple(kinds))
+        hints.append(hint or "")
+    return Split(tuple(texts), tuple(targets), tuple(kinds), tuple(hints))
 
 
 def read_csv(path: str | Path, labels: Sequence[str] | None = LABELS) -> list[LabelledRow]:

@@ -13,7 +13,14 @@ import numpy.typing as npt
 
 from training.labels import LABELS
 
-__all__ = ["abstain_threshold", "accuracy_by_kind", "expected_calibration_error", "plot_confusion", "score"]
+__all__ = [
+    "abstain_threshold",
+    "accuracy_by_hint",
+    "accuracy_by_kind",
+    "expected_calibration_error",
+    "plot_confusion",
+    "score",
+]
 
 
 def expected_calibration_error(
@@ -86,6 +93,31 @@ def accuracy_by_kind(split: Any, probs: npt.NDArray[np.float32]) -> dict[str, di
         kind: {"n": int((kinds == kind).sum()), "accuracy": round(float(correct[kinds == kind].mean()), 4)}
         for kind in sorted(set(split.kinds))
     }
+
+
+def accuracy_by_hint(
+    split: Any, probs: npt.NDArray[np.float32], labels: Sequence[str] = LABELS
+) -> dict[str, dict[str, float]]:
+    """Accuracy and row count by the gazetteer hint the rows carry (``split.hints``): "right hint" (the
+    row's label), "wrong hint" (another label; ``followed_hint`` is the share answered with the hint's
+    label) and "no hint". Empty when the split records no hints. Where the errors of a candidate lie:
+    in rows the gazetteer does not know, or in rows it knows wrongly."""
+    if not split.hints:
+        return {}
+    predicted = probs.argmax(axis=1)
+    groups: dict[str, list[tuple[bool, bool]]] = {"right hint": [], "wrong hint": [], "no hint": []}
+    for hint, label, answer in zip(split.hints, split.labels, predicted, strict=True):
+        state = "no hint" if not hint else "right hint" if hint == labels[label] else "wrong hint"
+        groups[state].append((answer == label, bool(hint) and labels[answer] == hint))
+    report: dict[str, dict[str, float]] = {}
+    for state, rows in groups.items():
+        if not rows:
+            continue
+        entry = {"n": len(rows), "accuracy": round(sum(ok for ok, _ in rows) / len(rows), 4)}
+        if state == "wrong hint":
+            entry["followed_hint"] = round(sum(followed for _, followed in rows) / len(rows), 4)
+        report[state] = entry
+    return report
 
 
 def plot_confusion(

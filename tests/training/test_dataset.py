@@ -38,9 +38,16 @@ def test_prepare_splits_brands_by_whether_the_gazetteer_knows_them() -> None:
     assert split.kinds == ("brand (in index)", "brand (not in index)", "person")
 
 
+def test_prepare_records_the_hint_each_input_carries() -> None:
+    assert prepare(ROWS, GAZETTEER).hints == ("FOOD_AND_DRINK", "", "")
+    assert prepare(ROWS, GAZETTEER).take(1).hints == ("FOOD_AND_DRINK",)
+    assert prepare(ROWS, None).hints == ("", "", "")
+
+
 def test_full_dropout_withholds_every_direction_and_hint() -> None:
     split = prepare(ROWS, GAZETTEER, direction_dropout=1.0, hint_dropout=1.0)
     assert split.texts == tuple(model_input(r.text) for r in ROWS[:3])
+    assert split.hints == ("", "", "")
 
 
 def test_dropout_is_deterministic_by_seed_and_partial() -> None:

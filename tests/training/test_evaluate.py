@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.evaluate import abstain_threshold, expected_calibration_error, score
+from training.dataset import Split
+from training.evaluate import abstain_threshold, accuracy_by_hint, expected_calibration_error, score
 from training.labels import LABELS
 
 
@@ -40,3 +41,23 @@ def test_score_reports_perfect_predictions() -> None:
 def test_overconfident_wrong_predictions_have_high_ece() -> None:
     probs = _one_hot_probs([1] * 10, [0.99] * 10)
     assert expected_calibration_error([0] * 10, probs) > 0.9
+
+
+def test_accuracy_by_hint_separates_right_wrong_and_missing_hints() -> None:
+    food, shops, travel = (LABELS.index(name) for name in ("FOOD_AND_DRINK", "GENERAL_MERCHANDISE", "TRAVEL"))
+    split = Split(
+        ("a", "b", "c", "d", "e"),
+        (food, food, food, shops, travel),
+        hints=("FOOD_AND_DRINK", "FOOD_AND_DRINK", "TRAVEL", "TRAVEL", ""),
+    )
+    answers = [food, shops, travel, shops, food]  # right, wrong, followed the wrong hint, overrode it, wrong
+    probs = np.eye(len(LABELS), dtype=np.float32)[answers]
+    assert accuracy_by_hint(split, probs) == {
+        "right hint": {"n": 2, "accuracy": 0.5},
+        "wrong hint": {"n": 2, "accuracy": 0.5, "followed_hint": 0.5},
+        "no hint": {"n": 1, "accuracy": 0.0},
+    }
+
+
+def test_accuracy_by_hint_is_empty_without_recorded_hints() -> None:
+    assert accuracy_by_hint(Split(("a",), (0,)), np.eye(len(LABELS), dtype=np.float32)[[0]]) == {}

@@ -51,6 +51,11 @@ def test_tiny_build_writes_a_bundle_the_service_loads(tiny_bundle: Path, tiny_co
     index = json.loads((Path(tiny_config.output_dir) / "index.json").read_text())
     assert index["default"] == tiny_bundle.name
     assert (tiny_bundle / "confusion_int8.png").stat().st_size > 0
+    # The dev set's rows by the gazetteer hint they carry: every row counted once, in one of three groups.
+    by_hint = card["metrics"]["by_hint"]["dev"]
+    assert set(by_hint) <= {"right hint", "wrong hint", "no hint"}
+    assert "no hint" in by_hint
+    assert sum(group["n"] for group in by_hint.values()) == card["metrics"]["dev"]["n"]
 
 
 def test_the_tiny_bundle_serves_its_lexical_model_mixed_as_gated(tiny_bundle: Path) -> None:
