@@ -127,9 +127,9 @@ def evaluate_candidate(
         "test_precision": round(float(correct[keep].mean()) if keep.any() else 1.0, 4),
     }
     metrics["by_kind"] = {"test": accuracy_by_kind(test, p_served)}
-    # Hints are our 16 labels' names: a customer's own taxonomy has no right or wrong hint.
-    by_hint = tuple(labels) == LABELS
-    if by_hint:
+    # A customer's own taxonomy: no right or wrong hint (hints name our 16 labels), no behavioural cases.
+    our_labels = tuple(labels) == LABELS
+    if our_labels:
         metrics["by_hint"] = {"test": accuracy_by_hint(test, p_served)}
     # Not a metric: the card's drift reference (service.monitoring), which the caller pops.
     metrics["reference"] = reference_from_predictions(
@@ -140,7 +140,7 @@ def evaluate_candidate(
         probs = softmax(served.logits(extra.texts))
         metrics[name] = _extra_report(extra, probs, threshold, gate.dev_precision, labels)
         metrics["by_kind"][name] = accuracy_by_kind(extra, probs)
-        if by_hint:
+        if our_labels:
             metrics["by_hint"][name] = accuracy_by_hint(extra, probs)
         if name == "dev":
             reliability["dev set (hand-written)"] = (extra.labels, probs)
@@ -152,7 +152,7 @@ def evaluate_candidate(
     plot_reliability(
         reliability, plots_dir / "reliability.png", f"reliability ({_served_name(lexical)}, calibrated)"
     )
-    if tuple(labels) == LABELS:  # the cases are written in our 16 labels
+    if our_labels:  # the cases are written in our 16 labels
         behaviour = run_behavioural(lambda texts: softmax(served.logits(texts)), prepare=prepare_text)
         metrics["behavioural"] = {
             "cases_version": behaviour.version, "total": behaviour.total, "passed": behaviour.passed,
