@@ -57,8 +57,8 @@ async def run_mixed(
         cursor += count
         return chunk
 
-    #: (total, queue, inference) ms of each answered small request.
-    small_parts: list[tuple[float, float, float]] = []
+    #: (total, queue, inference) ms of each answered small request, and when it was sent (s into the round).
+    small_parts: list[tuple[float, float, float, float]] = []
     statuses: dict[str, int] = {}
     timeout = aiohttp.ClientTimeout(total=120)
     connector = aiohttp.TCPConnector(limit=0)
@@ -81,15 +81,16 @@ async def run_mixed(
                 )
 
         async def small(body: bytes) -> None:
+            sent = time.perf_counter() - round_started
             status, seconds, queue_ms, inference_ms, _ = await post(body)
             statuses[str(status)] = statuses.get(str(status), 0) + 1
             if status == 200:
-                small_parts.append((seconds * 1000, queue_ms, inference_ms))
+                small_parts.append((seconds * 1000, queue_ms, inference_ms, sent))
 
         # Bodies are serialised before the clock starts: encoding 5,000 transactions takes the client's
         # loop ~20 ms, which would otherwise land on the first small requests' latency.
         bulk_bodies = [_encoded(take(bulk_size)) for _ in range(bulk_requests)]
-        started = time.perf_counter()
+        round_started = time.perf_counter()
         bulk = [asyncio.ensure_future(post(body)) for body in bulk_bodies]
         smalls: list[asyncio.Task[None]] = []
         while not all(task.done() for task in bulk):
@@ -97,12 +98,12 @@ async def run_mixed(
             smalls.append(asyncio.ensure_future(small(_encoded(take(small_size)))))
         bulk_results = [task.result() for task in bulk]
         # First start to last answer (not to the end of the sleep that noticed it).
-        bulk_wall = max(ended for *_, ended in bulk_results) - started
+        bulk_wall = max(ended for *_, ended in bulk_results) - round_started
         await asyncio.gather(*smalls)
     for status, *_ in bulk_results:
         statuses[f"bulk {status}"] = statuses.get(f"bulk {status}", 0) + 1
-    small_ms = sorted(total for total, _, _ in small_parts)
-    batcher_ms = sorted(queue + inference for _, queue, inference in small_parts)
+    small_ms = sorted(total for total, *_ in small_parts)
+    batcher_ms = sorted(queue + inference for _, queue, inference, _ in small_parts)
     return {
         "small_requests": len(small_ms),
         "small_p50_ms": statistics.median(small_ms) if small_ms else None,
@@ -115,8 +116,8 @@ async def run_mixed(
         "small_batcher_p50_ms": statistics.median(batcher_ms) if batcher_ms else None,
         "small_batcher_p99_ms": _percentile(batcher_ms, 0.99),
         "small_slowest_ms": [
-            {"total": round(total, 1), "queue": queue, "inference": inference}
-            for total, queue, inference in sorted(small_parts, reverse=True)[:5]
+            {"total": round(total, 1), "queue": queue, "inference": inference, "sent_s": round(sent, 3)}
+            for total, queue, inference, sent in sorted(small_parts, reverse=True)[:5]
         ],
         "statuses": statuses,
     }

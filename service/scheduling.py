@@ -14,6 +14,10 @@ Rules, in order of precedence:
    into the batch before any other, whatever their length bucket, by round robin over their flows (one
    request per flow per pass, oldest first). While other work waits they fill at most
    ``urgent_share`` of the budget, so a stream of small requests cannot starve bulk work.
+   **Urgent batches run alone**: a batch that holds urgent items takes no other work, so it runs in a
+   fraction of the latency budget instead of being filled up to it. Only when the previous batch was
+   urgent-only while other work waited does the next one fill its remaining budget with that work, so
+   under a flood of small requests bulk work still gets ``1 - urgent_share`` of every second batch.
 3. **Length buckets.** The first row chosen fixes the batch's bucket (``length // bucket_width``); only rows
    of that bucket join, so padding per row stays below ``bucket_width`` tokens.
 4. **Fairness.** Deficit round robin over *flows*: a flow is a client (``X-Client-Id``) or, without one, a
@@ -183,6 +187,8 @@ class FairQueue:
         #: Items of urgent requests among ``queued_items``.
         self.urgent_items = 0
         self._budget = max_batch_tokens  # the token budget of the cut in progress
+        #: The last batch was urgent-only while other work waited (rule 2): the next one shares.
+        self._passed_over = False
 
     def __len__(self) -> int:
         return self.queued_items
@@ -246,6 +252,11 @@ class FairQueue:
         batch = Batch()
         if self.urgent_items:
             self._take_urgent(batch)
+            others_wait = self.queued_items > self.urgent_items
+            if batch.rows and not (others_wait and self._passed_over):
+                self._passed_over = others_wait
+                return batch
+        self._passed_over = False
         while self._ring and not self._full(batch):
             progressed = False
             holding: list[_Flow] = []  # still hold their turn: they go first next time

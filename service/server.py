@@ -21,6 +21,7 @@ import contextvars
 import logging
 import math
 import socket
+import sys
 from types import FrameType
 
 import uvicorn
@@ -62,9 +63,13 @@ class DrainingServer(uvicorn.Server):
         if settings.probe_port is not None:
             alive, ready = probe_checks(self._app)
             probes = ProbeServer(settings.host, settings.probe_port, alive=alive, ready=ready).start()
+        # The process's GIL switch interval (TXC_SWITCH_INTERVAL_MS), for this server's life only.
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(settings.switch_interval_ms / 1000.0)
         try:
             await super().serve(sockets)
         finally:
+            sys.setswitchinterval(previous)
             if probes is not None:
                 probes.stop()
 

@@ -112,6 +112,17 @@ class Settings(BaseSettings):
         "latency budget. Longer protects sparse small requests from a full bulk batch ahead of them; "
         "shorter returns to full batches sooner.",
     )
+    switch_interval_ms: float = Field(
+        default=0.5,
+        gt=0,
+        le=100,
+        description="The server process's interpreter switch interval (sys.setswitchinterval): how long a "
+        "thread holding the GIL runs before another waiting thread may take it. Python's 5 ms lets a "
+        "large request's normalisation hold off the event loop and the engine lanes several times per "
+        "small request. Lower lets the loop and the lanes in sooner (small requests' p50 beside bulk load, "
+        "docs/batching.md); each switch costs a little. Only `txclassify serve` applies it; library use "
+        "leaves the interpreter alone.",
+    )
     deadline_admission: bool = Field(
         default=False,
         description="Refuse (429) a request the cost model predicts cannot finish before its deadline, and "

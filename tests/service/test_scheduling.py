@@ -133,15 +133,39 @@ def test_urgent_work_leaves_room_for_waiting_bulk_work() -> None:
     add(fair, 1, "bulk", [10] * 10)
     for request_id in range(2, 12):
         add_urgent(fair, request_id, f"small{request_id}", [10])
-    first = fair.cut()
-    by_urgency = [item.request.urgent for item in first.rows]
-    assert by_urgency.count(True) == 7  # 0.75 of the budget
-    assert by_urgency.count(False) == 3
+    first = [item.request.urgent for item in fair.cut().rows]
+    assert first == [True] * 7  # 0.75 of the budget, and no bulk work in an urgent batch
+    # The next urgent batch shares: what the urgent items leave goes to the waiting bulk work.
+    second = [item.request.urgent for item in fair.cut().rows]
+    assert second.count(True) == 3
+    assert second.count(False) == 7
     # Alone, urgent work may fill the whole budget.
     alone = queue(max_batch_tokens=100, max_batch_size=100, bucket_width=100, quantum=100)
     for request_id in range(10):
         add_urgent(alone, request_id, f"small{request_id}", [10])
     assert len(alone.cut().rows) == 10
+
+
+def test_urgent_batches_carry_no_bulk_work_until_bulk_was_passed_over() -> None:
+    fair = queue(max_batch_tokens=100, max_batch_size=100, bucket_width=100, quantum=100)
+    add(fair, 1, "bulk", [10] * 40)
+    add_urgent(fair, 2, "small", [10, 10])
+    assert [item.request.request_id for item in fair.cut().rows] == [2, 2]
+    # No urgent work left: a full bulk batch, and the next urgent batch runs alone again.
+    assert {item.request.request_id for item in fair.cut().rows} == {1}
+    add_urgent(fair, 3, "small", [10])
+    assert [item.request.request_id for item in fair.cut().rows] == [3]
+
+
+def test_a_flood_of_urgent_work_leaves_bulk_work_every_second_batch() -> None:
+    fair = queue(max_batch_tokens=100, max_batch_size=100, bucket_width=100, quantum=100)
+    add(fair, 1, "bulk", [10] * 30)
+    for request_id in range(2, 62):
+        add_urgent(fair, request_id, f"small{request_id}", [10])
+    bulk_per_batch = []
+    for _ in range(6):
+        bulk_per_batch.append(sum(1 for item in fair.cut().rows if not item.request.urgent))
+    assert bulk_per_batch == [0, 3, 0, 3, 0, 3]
 
 
 def test_a_lower_budget_applies_to_one_cut_only() -> None:
