@@ -11,6 +11,11 @@ last answer), and any non-200::
 A budget of 0 turns latency-aware cuts off (full batches always: the 1.2.0 behaviour with the
 pipeline change). ``--extra-env`` adds settings to every row, e.g. ``TXC_MAX_BATCH_TOKENS=1024``;
 ``--threads 2 --lanes 1`` serves as 1.2.0 did (one batch at a time over both cores).
+
+Besides the JSON (``--out``), ``--plot`` (default reports/mixed-latency.png) draws each small request's
+latency against when it was sent in its round, all rounds overlaid, one panel per row: where in a round
+the slow ones are (while the bulk bodies are parsed and prepared, or while their answers are rendered)
+shows at a glance.
 """
 
 from __future__ import annotations
@@ -34,7 +39,10 @@ from loadtests.benchmark import default_model_dir, machine_info, number_cell, wr
 from loadtests.servers import REPO_ROOT, RunningServer, ServerSpec
 from loadtests.traffic import NarrationPool, classify_body
 
-__all__ = ["main", "run_mixed"]
+__all__ = ["main", "plot_timeline", "run_mixed"]
+
+#: The issue's target for small requests beside bulk load: p99 at most this (docs/batching.md).
+TARGET_MS = 50.0
 
 
 async def run_mixed(
@@ -115,6 +123,12 @@ async def run_mixed(
         # and the client.
         "small_batcher_p50_ms": statistics.median(batcher_ms) if batcher_ms else None,
         "small_batcher_p99_ms": _percentile(batcher_ms, 0.99),
+        # Every answered small request: [seconds into the round when sent, total ms, batcher ms], in
+        # sending order (``plot_timeline`` draws them; the slow ones cluster where the bulk work is).
+        "small_timeline": [
+            [round(sent, 3), round(total, 1), round(queue + inference, 1)]
+            for total, queue, inference, sent in sorted(small_parts, key=lambda part: part[3])
+        ],
         "small_slowest_ms": [
             {"total": round(total, 1), "queue": queue, "inference": inference, "sent_s": round(sent, 3)}
             for total, queue, inference, sent in sorted(small_parts, reverse=True)[:5]
@@ -133,6 +147,53 @@ def _encoded(texts: list[str]) -> bytes:
 def _percentile(ordered: Sequence[float], q: float) -> float | None:
     """The value at rank ``int(q * n)`` of ``ordered`` (sorted ascending; None when empty)."""
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else None
+
+
+def plot_timeline(results: dict[str, Any], path: Path, target_ms: float = TARGET_MS) -> None:
+    """One panel per row: each small request's latency against when it was sent in its round (all
+    rounds overlaid), its batcher part beneath, the target, and the bulk requests' median wall time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = results["rows"]
+    figure, panels = plt.subplots(
+        len(rows), 1, figsize=(11, 3.2 * max(1, len(rows))), squeeze=False, sharex=True
+    )
+    for panel, row in zip(panels[:, 0], rows, strict=True):
+        points = [point for measured in row["rounds"] for point in measured.get("small_timeline", [])]
+        if points:
+            panel.scatter(
+                [p[0] for p in points], [max(p[1], 0.1) for p in points], s=8, label="small request"
+            )
+            panel.scatter(
+                [p[0] for p in points],
+                [max(p[2], 0.1) for p in points],
+                s=4,
+                color="grey",
+                alpha=0.6,
+                label="of which in the batcher",
+            )
+        walls = [measured["bulk_wall_s"] for measured in row["rounds"]]
+        if walls:
+            panel.axvline(statistics.median(walls), color="black", linestyle="--", label="bulk done (median)")
+        panel.axhline(target_ms, color="red", linestyle=":", label=f"target {target_ms:g} ms")
+        extra = " ".join(f"{k}={v}" for k, v in row.get("extra_env", {}).items())
+        panel.set_title(f"latency budget {row['latency_budget_ms']:g} ms {extra}".strip(), fontsize=9)
+        panel.set_yscale("log")
+        panel.set_ylabel("ms (log)")
+        panel.grid(True, which="both", alpha=0.3)
+        panel.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    panels[-1, 0].set_xlabel("seconds into the round (bulk requests sent at 0)")
+    figure.suptitle(
+        f"Small requests beside bulk load, {results['machine']['cores']} cores, {results['date'][:10]}",
+        fontsize=10,
+    )
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -156,6 +217,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pool", type=int, default=40000, help="narrations generated")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports/mixed-latency.json")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=REPO_ROOT / "reports/mixed-latency.png",
+        help="PNG: each small request's latency against when it was sent (plot_timeline)",
+    )
     parser.add_argument("--log-dir", type=Path, default=REPO_ROOT / "reports/mixed-latency-logs")
     args = parser.parse_args(argv)
 
@@ -214,8 +281,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{number_cell(measured['small_batcher_p99_ms'], 1)} | {measured['bulk_wall_s']:.2f} |",
                     flush=True,
                 )
-        results["rows"].append({"latency_budget_ms": budget, "env": env, "rounds": rounds})
+        results["rows"].append(
+            {"latency_budget_ms": budget, "env": env, "extra_env": extra, "rounds": rounds}
+        )
     write_results(results, args.out)
+    plot_timeline(results, args.plot)
+    print(f"wrote {args.out} and {args.plot}")
     return 0
 
 
