@@ -252,7 +252,7 @@ class FairQueue:
         batch = Batch()
         if self.urgent_items:
             self._take_urgent(batch)
-            others_wait = self.queued_items > self.urgent_items
+            others_wait = self._others_wait
             if batch.rows and not (others_wait and self._passed_over):
                 self._passed_over = others_wait
                 return batch
@@ -278,6 +278,11 @@ class FairQueue:
                 break
         return batch
 
+    @property
+    def _others_wait(self) -> bool:
+        """Items of requests that are not urgent are queued (taking urgent items never changes it)."""
+        return self.queued_items > self.urgent_items
+
     def _effective_budget(self, max_batch_tokens: int | None) -> int:
         if max_batch_tokens is None:
             return self.max_batch_tokens
@@ -285,8 +290,7 @@ class FairQueue:
 
     def _take_urgent(self, batch: Batch) -> None:
         """Rule 2: urgent items first, one request per flow per pass, within the urgent share."""
-        others_wait = self.queued_items > self.urgent_items
-        limit = int(self._budget * self.urgent_share) if others_wait else self._budget
+        limit = int(self._budget * self.urgent_share) if self._others_wait else self._budget
         while True:
             took = False
             served: set[Hashable] = set()
