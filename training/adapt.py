@@ -100,6 +100,11 @@ class AdaptSettings:
     #: The abstain threshold is picked on a validation split of a few hundred customer rows: the eval
     #: split may fall short of the target precision by this much (the build allows 0.01 on 2,000 rows).
     abstain_tolerance: float = 0.03
+    #: A parent without kept fp32 weights gets its student recovered from its int8 graph
+    #: (``training.recover``), checked against the graph on this many of the customer's training rows;
+    #: fewer than ``recovery_min_agreement`` top-1 answers in common refuse the job.
+    recovery_check_rows: int = 512
+    recovery_min_agreement: float = 0.98
     seed: int = 0
     threads: int = 2
 
@@ -211,23 +216,44 @@ def _read_rows(train_csv: Path, eval_csv: Path | None, parent: ModelBundle, sett
     return _Rows(tuple(labels), taxonomy, train, val, test, source)
 
 
-def _student_dir(parent: ModelBundle) -> Path:
+def _kept_student_dir(parent: ModelBundle) -> Path | None:
+    """The parent's fp32 student as the build keeps it, or None (it is then recovered from the graph)."""
     from training.pipeline import student_weights_dir
 
     directory = student_weights_dir(parent.path.parent, parent.path.name)
-    if (directory / "config.json").is_file():
-        return directory
-    students = directory.parent
-    have = (
-        sorted(p.name for p in students.iterdir() if (p / "config.json").is_file())
-        if students.is_dir()
-        else []
+    return directory if (directory / "config.json").is_file() else None
+
+
+def _recovered_student_dir(
+    parent: ModelBundle, work: Path, check_inputs: Sequence[str], *, min_agreement: float, threads: int
+) -> Path:
+    """The parent's student rebuilt from its int8 graph (``training.recover``) under ``work``, checked
+    against the graph on the customer's own model inputs."""
+    from training.base_models import resolve_base
+    from training.recover import RecoveryError, recover_student
+
+    base = str(((parent.card.get("build_config") or {}).get("student") or {}).get("base") or "minilm")
+    try:
+        base_dir, _ = resolve_base(base, work)
+        recovered = recover_student(
+            parent,
+            work / "parent-student",
+            base_dir,
+            check_inputs,
+            min_agreement=min_agreement,
+            threads=threads,
+        )
+    except (RecoveryError, FileNotFoundError) as error:
+        raise AdaptationError(
+            f"{parent.path.name} has no kept fp32 student and its graph cannot give one back: {error}; "
+            "rebuild it with `txclassify-train build --config <its config>`, which keeps the weights"
+        ) from None
+    tqdm.write(
+        f"{parent.path.name}: no kept fp32 student, recovered it from model.onnx "
+        f"({recovered.dequantized} int8 weight tensors dequantised; top-1 agreement with the int8 graph "
+        f"{recovered.agreement:.2%} on {recovered.checked} of the customer's texts)"
     )
-    raise AdaptationError(
-        f"{parent.path.name} has no fp32 student weights at {directory} (bundles with weights here: "
-        f"{', '.join(have) or 'none'}); rebuild it with `txclassify-train build --config <its config> "
-        f"--output-dir {parent.path.parent}`, which keeps them"
-    )
+    return recovered.path
 
 
 def _parent_config(parent: ModelBundle, name: str, version: str, output_dir: Path, work_dir: Path,
@@ -430,7 +456,7 @@ def adapt(
     data = built.get("data") or {}
     dropout = {k: float(data.get(k, 0.0)) for k in ("direction_dropout", "hint_dropout")}
     # Everything that can refuse the job in a second runs before the progress bar starts.
-    student_dir = _student_dir(parent)
+    student_dir = _kept_student_dir(parent)
     rows = _read_rows(train_csv, eval_csv, parent, settings)
     with tqdm(total=len(STAGES), desc="adapt", unit="stage") as bar:
         with _stage(bar, "prepare rows", seconds):
@@ -449,6 +475,16 @@ def adapt(
                 source=rows.eval_source, extra=extra,
             )  # fmt: skip
         with _stage(bar, "parent", seconds):
+            weights = "kept" if student_dir is not None else "recovered from model.onnx"
+            if student_dir is None:
+                check = splits.train.texts[: settings.recovery_check_rows]
+                student_dir = _recovered_student_dir(
+                    parent,
+                    work,
+                    check,
+                    min_agreement=settings.recovery_min_agreement,
+                    threads=settings.threads,
+                )
             model = AutoModelForSequenceClassification.from_pretrained(student_dir, dtype=torch.float32)
             tokenizer = AutoTokenizer.from_pretrained(student_dir)  # type: ignore[no-untyped-call]
             if (built.get("student") or {}).get("freeze_embeddings"):
@@ -479,7 +515,7 @@ def adapt(
             tokenizer.save_pretrained(checkpoint)
         adaptation = {
             "parent": {"name": parent.name, "version": parent.version,
-                       "model_sha256": parent.card["model_sha256"]},
+                       "model_sha256": parent.card["model_sha256"], "student_weights": weights},
             "taxonomy": rows.taxonomy,
             "label_set": {"count": len(labels), "added": sorted(set(labels) - set(parent.labels)),
                           "dropped": sorted(set(parent.labels) - set(labels))},

@@ -77,15 +77,6 @@ def write_rows(path: Path, rows: list[tuple[str, str, str]]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def tiny_parent(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from training.config import load_config
-    from training.pipeline import build
-
-    root = tmp_path_factory.mktemp("tiny-adapt")
-    return build(load_config(TINY, output_dir=str(root / "models"), work_dir=str(root / "work")))
-
-
-@pytest.fixture(scope="module")
 def customer_rows() -> list[tuple[str, str, str]]:
     """Generated narrations of the evaluation merchants (never the parent's training ones)."""
     from training.data import sample_narrations
@@ -111,7 +102,8 @@ def test_adapting_to_our_labels_records_lineage_and_compares_with_the_parent(
     assert loaded.normalization == parent.normalization
     lineage = loaded.card["adaptation"]
     assert lineage["parent"] == {"name": parent.name, "version": parent.version,
-                                 "model_sha256": file_sha256(parent.model_path)}  # fmt: skip
+                                 "model_sha256": file_sha256(parent.model_path),
+                                 "student_weights": "kept"}  # fmt: skip
     assert lineage["train_data"] == {"file": "ours.csv", "sha256": file_sha256(train_csv), "rows": 360}
     assert lineage["taxonomy"] == "parent"
     assert lineage["fine_tune"]["distilled_from_parent"]
@@ -203,17 +195,40 @@ def test_a_refused_adaptation_writes_nothing_and_says_why_in_one_line(
 
 
 @pytest.mark.slow
-def test_a_parent_without_student_weights_names_those_that_have_them(
-    tiny_parent: Path, tmp_path: Path
+def test_a_parent_without_kept_weights_is_adapted_from_its_recovered_student(
+    tiny_parent: Path, customer_rows: list[tuple[str, str, str]], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """A bundle whose fp32 student was never kept (the released 1.x bundles, any fresh clone)."""
+    import shutil
+
+    orphan = Path(shutil.copytree(tiny_parent, tmp_path / "models" / "orphan-1.0.0"))
+    train_csv = write_rows(tmp_path / "ours.csv", customer_rows)
+    bundle = adapt(orphan, train_csv, name="acme", version="2.0.0", work_dir=tmp_path / "work",
+                   settings=LOOSE)  # fmt: skip
+    lineage = ModelBundle.load(bundle).card["adaptation"]
+    assert lineage["parent"]["student_weights"] == "recovered from model.onnx"
+    said = capsys.readouterr()
+    assert "no kept fp32 student, recovered it from model.onnx" in said.out + said.err
+    # The adapted bundle's own student is kept, so it can be adapted again without recovery.
+    assert (bundle.parent / "students" / bundle.name / "config.json").is_file()
+
+
+@pytest.mark.slow
+def test_a_parent_whose_graph_gives_no_student_back_is_refused_in_one_line(
+    tiny_parent: Path, customer_rows: list[tuple[str, str, str]], tmp_path: Path
 ) -> None:
     import shutil
 
     orphan = Path(shutil.copytree(tiny_parent, tmp_path / "models" / "orphan-1.0.0"))
-    (tmp_path / "models" / "students" / "other-2.0.0").mkdir(parents=True)
-    (tmp_path / "models" / "students" / "other-2.0.0" / "config.json").write_text("{}")
-    rows = write_rows(tmp_path / "r.csv", [("TESCO", "FOOD_AND_DRINK", "debit")] * 30)
-    with pytest.raises(AdaptationError, match=r"no fp32 student weights .* with weights here: other-2.0.0"):
-        adapt(orphan, rows, name="x", version="1", work_dir=tmp_path / "w")
+    rows = write_rows(tmp_path / "r.csv", customer_rows)
+    # Recovery must agree with the graph on every check row, and more: no student can.
+    impossible = replace(LOOSE, recovery_min_agreement=1.01)
+    with pytest.raises(
+        AdaptationError, match=r"no kept fp32 student and its graph cannot give one back: .*agrees"
+    ):
+        adapt(orphan, rows, name="x", version="1", work_dir=tmp_path / "w", settings=impossible)
+    assert not (tmp_path / "models" / "x-1").exists()
 
 
 @pytest.mark.slow
