@@ -51,6 +51,7 @@ from loadtests.servers import REPO_ROOT, RunningServer, ServerSpec
 from loadtests.traffic import NarrationPool, SizeRange
 
 __all__ = [
+    "FLOOR_ROWS",
     "main",
     "measure_raw_engine",
     "number_cell",
@@ -61,6 +62,8 @@ __all__ = [
 ]
 
 ALL_ROWS = ("raw", "naive", "ours-unbatched", "ours", "ours-nocache", "bentoml", "mlserver", "ray")
+#: Rows of the closed loop only: servers that do no model work, as floors (``loadtests.closedloop``).
+FLOOR_ROWS = ("fastapi-empty",)
 OUR_ROWS = frozenset({"ours-unbatched", "ours", "ours-nocache"})
 
 
@@ -155,6 +158,12 @@ def server_specs(
             {**ours_env, "TXC_MAX_BATCH_SIZE": "1", "TXC_MAX_WAIT_MS": "0"},
         ),
         "ours": ServerSpec("ours", ours, "txclassify", ours_env),
+        # No model: what FastAPI + uvicorn cost per request (closed loop only, docs/profiling.md).
+        "fastapi-empty": ServerSpec(
+            "fastapi-empty",
+            [sys.executable, "-m", "loadtests.peers.empty_fastapi", "--port", "{port}"],
+            "txclassify",
+        ),
         "ours-nocache": ServerSpec("ours-nocache", ours, "txclassify", {**ours_env, "TXC_CACHE_SIZE": "0"}),
         "bentoml": ServerSpec(
             "bentoml",

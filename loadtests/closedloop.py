@@ -16,8 +16,10 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ import aiohttp
 
 from loadtests.benchmark import (
     ALL_ROWS,
+    FLOOR_ROWS,
     default_model_dir,
     machine_info,
     measure_raw_engine,
@@ -40,7 +43,7 @@ from loadtests.requestlog import percentile_ms
 from loadtests.servers import REPO_ROOT, RunningServer
 from loadtests.traffic import NarrationPool
 
-__all__ = ["main", "run_closed_loop"]
+__all__ = ["CpuTimes", "main", "run_closed_loop"]
 
 
 async def run_closed_loop(
@@ -91,6 +94,47 @@ async def run_closed_loop(
     }
 
 
+@dataclass(frozen=True)
+class CpuTimes:
+    """CPU seconds (user + system) used so far by the server process, by its main thread (the event
+    loop, for the Python servers) and by this process (the load generator), from /proc."""
+
+    server: float | None
+    server_main_thread: float | None
+    client: float
+
+    @classmethod
+    def now(cls, pid: int | None) -> CpuTimes:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return cls(
+            _proc_cpu_s(f"/proc/{pid}/stat") if pid else None,
+            _proc_cpu_s(f"/proc/{pid}/task/{pid}/stat") if pid else None,
+            usage.ru_utime + usage.ru_stime,
+        )
+
+    def per_request_ms(self, before: CpuTimes, requests: int) -> dict[str, float | None]:
+        """Milliseconds of CPU per request since ``before``; None where /proc could not be read."""
+
+        def share(now: float | None, then: float | None) -> float | None:
+            if now is None or then is None or not requests:
+                return None
+            return round((now - then) * 1000 / requests, 4)
+
+        return {
+            "server": share(self.server, before.server),
+            "server_main_thread": share(self.server_main_thread, before.server_main_thread),
+            "client": share(self.client, before.client),
+        }
+
+
+def _proc_cpu_s(path: str) -> float | None:
+    try:
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime, in ticks
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -114,9 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     lanes = resolve_lanes(parser, args)
     rows = [row.strip() for row in args.rows.split(",") if row.strip()]
-    unknown = sorted(set(rows) - set(ALL_ROWS))
+    known = ALL_ROWS + FLOOR_ROWS
+    unknown = sorted(set(rows) - set(known))
     if unknown:
-        parser.error(f"unknown rows {', '.join(unknown)}; choose from {', '.join(ALL_ROWS)}")
+        parser.error(f"unknown rows {', '.join(unknown)}; choose from {', '.join(known)}")
     sizes = [int(size) for size in args.sizes.split(",")]
     model_dir = (args.model_dir or default_model_dir()).resolve()
     texts = NarrationPool.generate(args.pool, args.seed).texts
@@ -131,8 +176,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "settings": {k: str(v) for k, v in vars(args).items()},
         "rows": {},
     }
-    print("| row | clients | texts/request | served texts/s | p50 ms | p99 ms | failed requests | vs raw |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| row | clients | texts/request | served texts/s | p50 ms | p99 ms | failed requests | vs raw "
+        "| CPU ms/request: server, its main thread, client |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     raw: float | None = None
     if "raw" in rows:
         raw = float(
@@ -150,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with RunningServer(spec, args.log_dir / f"{name}.log") as server:
             for size in sizes:
                 for seconds in (args.warmup_s, args.seconds):  # a warm-up run, then the measured one
+                    before = CpuTimes.now(server.pid)
                     run = asyncio.run(
                         run_closed_loop(
                             server.base_url,
@@ -160,12 +209,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                             seconds=seconds,
                         )
                     )
+                    run["cpu_ms_per_request"] = CpuTimes.now(server.pid).per_request_ms(
+                        before, run["requests"]
+                    )
                 runs.append(run)
                 ratio = f"{run['texts_per_s'] / raw:.2f}" if raw else "-"
                 p50, p99 = number_cell(run["p50_ms"], 1), number_cell(run["p99_ms"], 1)
+                cpu = run["cpu_ms_per_request"]
                 print(
                     f"| {name} | {args.clients} | {size} | {run['texts_per_s']:.0f} | {p50} | {p99} | "
-                    f"{run['failures']}/{run['requests']} | {ratio} |",
+                    f"{run['failures']}/{run['requests']} | {ratio} | "
+                    f"{number_cell(cpu['server'], 3)}, {number_cell(cpu['server_main_thread'], 3)}, "
+                    f"{number_cell(cpu['client'], 3)} |",
                     flush=True,
                 )
         results["rows"][name] = {"env": dict(spec.env), "runs": runs}

@@ -84,6 +84,11 @@ class RunningServer:
     ) -> None:
         self.stop()
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (its main thread has the same id)."""
+        return None if self._process is None else self._process.pid
+
     async def _wait_ready(self) -> None:
         wire = self.spec.wire_format
         deadline = time.monotonic() + self.spec.startup_timeout_s

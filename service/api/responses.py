@@ -55,6 +55,10 @@ def render_classify_json(
     )
     if not predictions:
         return (head + "]}").encode()
+    if top_k == 1:
+        # The top label and its probability are the prediction's own (``Classifier._prediction``: the
+        # first largest, as the stable sort below picks): no matrix to sort, 29 -> ~6 us for one item.
+        return _render_top1(head, ids, predictions)
     labels = predictions[0].labels
     quoted = [dumps(label, ensure_ascii=False) for label in labels]
     matrix = np.stack([prediction.probabilities for prediction in predictions])
@@ -72,6 +76,21 @@ def render_classify_json(
             f'"label": {dumps(prediction.label, ensure_ascii=False)}, '
             f'"confidence": {prediction.confidence!r}, '
             f'"abstained": {"true" if prediction.abstained else "false"}, "top_k": [{ranked}]}}'
+        )
+    parts.append("]}")
+    return "".join(parts).encode()
+
+
+def _render_top1(head: str, ids: Sequence[str], predictions: Sequence[Prediction]) -> bytes:
+    dumps = json.dumps
+    parts = [head]
+    for i, prediction in enumerate(predictions):
+        label = dumps(prediction.label, ensure_ascii=False)
+        confidence = repr(prediction.confidence)
+        parts.append(
+            f'{", " if i else ""}{{"id": {dumps(ids[i], ensure_ascii=False)}, "label": {label}, '
+            f'"confidence": {confidence}, "abstained": {"true" if prediction.abstained else "false"}, '
+            f'"top_k": [{{"label": {label}, "confidence": {confidence}}}]}}'
         )
     parts.append("]}")
     return "".join(parts).encode()
