@@ -19,7 +19,7 @@ import argparse
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -176,13 +176,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--eval-rows", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=101)
     parser.add_argument("--scratch", type=Path, default=Path("artifacts/curve"))
+    defaults = AdaptSettings()
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="passes of each fine-tune")
+    parser.add_argument("--max-steps", type=int, default=defaults.max_steps, help="the fine-tune's step cap")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--png", type=Path)
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     taxonomy = _read_taxonomy(args.taxonomy) if args.taxonomy else None
     rows = customer_rows(args.country, max(sizes) + args.eval_rows + 200, args.seed, taxonomy)
-    points = run_curve(args.parent, rows, args.scratch, sizes=sizes, eval_rows=args.eval_rows)
+    settings = replace(defaults, epochs=args.epochs, max_steps=args.max_steps)
+    points = run_curve(
+        args.parent, rows, args.scratch, sizes=sizes, eval_rows=args.eval_rows, settings=settings
+    )
     title = (f"adapt from {args.parent.name}: {args.country} statements, held-out merchants"
              + (f", taxonomy {args.taxonomy.name}" if args.taxonomy else ", our 16 labels"))  # fmt: skip
     if args.json:
