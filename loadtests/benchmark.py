@@ -72,19 +72,54 @@ def default_model_dir() -> Path:
     return REPO_ROOT / "models" / str(index["default"])
 
 
-def naive_checkpoint(model_dir: Path, given: Path | None) -> Path | None:
+def naive_checkpoint(model_dir: Path, given: Path | None, *, recover: bool = False) -> Path | None:
     """The fp32 student the naive row serves: ``given``, else the weights the model build keeps beside
-    the bundles (``models/students/<bundle>/``), else a build's ``artifacts/student-fp32``; None if none
-    of them holds a checkpoint (the row is then skipped with a message)."""
+    the bundles (``models/students/<bundle>/``), else a build's ``artifacts/student-fp32``, else (with
+    ``recover``) the student recovered from the bundle's own ``model.onnx`` into
+    ``artifacts/recovered-students/<bundle>/`` (``training.recover``; made once, then reused). None if
+    there is none (the row is then skipped with a message)."""
     candidates = (
         [given]
         if given is not None
         else [
             model_dir.parent / "students" / model_dir.name,
             REPO_ROOT / "artifacts" / "student-fp32",
+            REPO_ROOT / "artifacts" / "recovered-students" / model_dir.name,
         ]
     )
-    return next((path for path in candidates if (path / "config.json").is_file()), None)
+    found = next((path for path in candidates if (path / "config.json").is_file()), None)
+    if found is not None or given is not None or not recover:
+        return found
+    return _recovered_checkpoint(model_dir, REPO_ROOT / "artifacts" / "recovered-students" / model_dir.name)
+
+
+def _recovered_checkpoint(model_dir: Path, target: Path) -> Path | None:
+    """The bundle's student recovered from its graph at ``target``, checked on 512 generated narrations
+    as the service prepares them; None (with the reason printed) when that is not possible here."""
+    from service.errors import ServiceError
+
+    try:
+        from service.bundle import ModelBundle
+        from service.normalize import model_input, normalize_text
+        from training.base_models import resolve_base
+        from training.recover import recover_student
+
+        bundle = ModelBundle.load(model_dir)
+        gazetteer = bundle.gazetteer
+        inputs = []
+        for text in NarrationPool.generate(512, 3).texts:
+            normalized = normalize_text(text)
+            hint = gazetteer.lookup(normalized) if gazetteer is not None else None
+            inputs.append(model_input(normalized, hint=hint, version=bundle.normalization))
+        base = str(((bundle.card.get("build_config") or {}).get("student") or {}).get("base") or "minilm")
+        base_dir, _ = resolve_base(base, REPO_ROOT / "artifacts")
+        print(f"naive: no kept student for {model_dir.name}; recovering it from its model.onnx", flush=True)
+        recovered = recover_student(bundle, target, base_dir, inputs)
+    except (ImportError, OSError, ServiceError) as error:  # RecoveryError is a BundleError
+        print(f"naive: could not recover the student of {model_dir.name}: {error}", flush=True)
+        return None
+    print(f"naive: recovered ({recovered.agreement:.2%} top-1 agreement with the int8 graph)", flush=True)
+    return recovered.path
 
 
 def tracked_by_git(path: Path) -> bool:
@@ -597,7 +632,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"{path} is committed; write elsewhere (default reports/) or pass --overwrite")
     rates = [float(rate) for rate in args.rates.split(",")]
     equal_p99_ms = [float(bound) for bound in args.equal_p99_ms.split(",")]
-    checkpoint = naive_checkpoint(model_dir, args.checkpoint)
+    checkpoint = naive_checkpoint(model_dir, args.checkpoint, recover="naive" in rows)
     if "naive" in rows and checkpoint is None:
         print(
             f"naive: skipped: no student checkpoint at {model_dir.parent / 'students' / model_dir.name} "

@@ -166,9 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_dir = (args.model_dir or default_model_dir()).resolve()
     texts = NarrationPool.generate(args.pool, args.seed).texts
     args.log_dir.mkdir(parents=True, exist_ok=True)
-    specs = server_specs(
-        model_dir, naive_checkpoint(model_dir, args.checkpoint), args.threads, args.log_dir, lanes
-    )
+    checkpoint = naive_checkpoint(model_dir, args.checkpoint, recover="naive" in rows)
+    specs = server_specs(model_dir, checkpoint, args.threads, args.log_dir, lanes)
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_info(),

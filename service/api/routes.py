@@ -131,8 +131,8 @@ async def classify(
     )
 
 
-# The hot route's parameters are solved by LeanRoute, not by FastAPI's general handler: a third of a
-# one-transaction request's loop time went there (service/api/lean_route.py, docs/profiling.md).
+# The hot route's parameters are solved by LeanRoute, not by FastAPI's general handler: a fifth of a
+# one-transaction request's loop samples went there (service/api/lean_route.py, docs/profiling.md).
 router.add_api_route(
     "/v1/classify",
     classify,

@@ -74,3 +74,21 @@ def test_lanes_that_do_not_divide_the_threads_are_refused(lanes: int) -> None:
         benchmark.split_threads(4, lanes)
     with pytest.raises(SystemExit):
         main(["--rows", "raw", "--threads", "4", "--lanes", str(lanes), "--out", "/tmp/never-written.json"])
+
+
+def test_a_student_that_cannot_be_recovered_skips_the_naive_row_with_the_reason(
+    tiny_bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The tiny fixture is a random BERT written by hand, not our export: its graph names no parameters.
+    assert benchmark._recovered_checkpoint(tiny_bundle, tmp_path / "student") is None
+    assert "could not recover the student" in capsys.readouterr().out
+    assert not (tmp_path / "student").exists()
+
+
+@pytest.mark.slow
+def test_the_naive_row_serves_the_shipped_bundles_student_recovered_from_its_graph(tmp_path: Path) -> None:
+    shipped = benchmark.REPO_ROOT / "models" / "txclassify-1.2.0"
+    recovered = benchmark._recovered_checkpoint(shipped, tmp_path / "student")
+    assert recovered == tmp_path / "student"
+    assert (recovered / "config.json").is_file()
+    assert (recovered / "model.safetensors").is_file()
