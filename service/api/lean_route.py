@@ -26,6 +26,7 @@ same.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 from collections.abc import Callable, Coroutine
@@ -63,7 +64,10 @@ class LeanRoute(APIRoute):
             for name, alias, field in headers:
                 value = received.get(alias)
                 if value is None:
-                    values[name] = field.default
+                    if field.field_info.is_required():
+                        errors.append(_missing(("header", alias)))
+                    else:
+                        values[name] = copy.deepcopy(field.default)
                     continue
                 valid, problems = field.validate(value, values, loc=("header", alias))
                 if problems:
@@ -73,9 +77,10 @@ class LeanRoute(APIRoute):
             if body_field is not None:
                 body = await _json_body(request)
                 if body is _MISSING:
-                    errors.append(
-                        {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
-                    )
+                    if body_field.field_info.is_required():
+                        errors.append(_missing(("body",)))
+                    else:
+                        values[body_field.name] = copy.deepcopy(body_field.default)
                 else:
                     valid, problems = body_field.validate(body, values, loc=("body",))
                     if problems:
@@ -97,6 +102,11 @@ class LeanRoute(APIRoute):
 
 
 _MISSING = object()
+
+
+def _missing(loc: tuple[str, ...]) -> dict[str, Any]:
+    """FastAPI's error for a required parameter the request does not carry."""
+    return {"type": "missing", "loc": loc, "msg": "Field required", "input": None}
 
 
 async def _json_body(request: Request) -> Any:
