@@ -78,19 +78,20 @@ def naive_checkpoint(model_dir: Path, given: Path | None, *, recover: bool = Fal
     ``recover``) the student recovered from the bundle's own ``model.onnx`` into
     ``artifacts/recovered-students/<bundle>/`` (``training.recover``; made once, then reused). None if
     there is none (the row is then skipped with a message)."""
+    recovered = REPO_ROOT / "artifacts" / "recovered-students" / model_dir.name
     candidates = (
         [given]
         if given is not None
         else [
             model_dir.parent / "students" / model_dir.name,
             REPO_ROOT / "artifacts" / "student-fp32",
-            REPO_ROOT / "artifacts" / "recovered-students" / model_dir.name,
+            recovered,
         ]
     )
     found = next((path for path in candidates if (path / "config.json").is_file()), None)
     if found is not None or given is not None or not recover:
         return found
-    return _recovered_checkpoint(model_dir, REPO_ROOT / "artifacts" / "recovered-students" / model_dir.name)
+    return _recovered_checkpoint(model_dir, recovered)
 
 
 def _recovered_checkpoint(model_dir: Path, target: Path) -> Path | None:
@@ -100,19 +101,11 @@ def _recovered_checkpoint(model_dir: Path, target: Path) -> Path | None:
 
     try:
         from service.bundle import ModelBundle
-        from service.normalize import model_input, normalize_text
-        from training.base_models import resolve_base
-        from training.recover import recover_student
+        from training.recover import recover_student, student_base_dir
 
         bundle = ModelBundle.load(model_dir)
-        gazetteer = bundle.gazetteer
-        inputs = []
-        for text in NarrationPool.generate(512, 3).texts:
-            normalized = normalize_text(text)
-            hint = gazetteer.lookup(normalized) if gazetteer is not None else None
-            inputs.append(model_input(normalized, hint=hint, version=bundle.normalization))
-        base = str(((bundle.card.get("build_config") or {}).get("student") or {}).get("base") or "minilm")
-        base_dir, _ = resolve_base(base, REPO_ROOT / "artifacts")
+        inputs = [bundle.model_input(text) for text in NarrationPool.generate(512, 3).texts]
+        base_dir = student_base_dir(bundle, REPO_ROOT / "artifacts")
         print(f"naive: no kept student for {model_dir.name}; recovering it from its model.onnx", flush=True)
         recovered = recover_student(bundle, target, base_dir, inputs)
     except (ImportError, OSError, ServiceError) as error:  # RecoveryError is a BundleError

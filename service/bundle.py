@@ -45,7 +45,13 @@ from typing import TYPE_CHECKING, Any
 
 from service.errors import BundleError
 from service.gazetteer import EXACT, MATCHINGS, PASS, Gazetteer
-from service.normalize import NORMALIZATION_VERSION, SUPPORTED_NORMALIZATIONS, hint_words
+from service.normalize import (
+    NORMALIZATION_VERSION,
+    SUPPORTED_NORMALIZATIONS,
+    hint_words,
+    model_input,
+    normalize_text,
+)
 
 if TYPE_CHECKING:
     from service.lexical import LexicalModel
@@ -165,6 +171,18 @@ class ModelBundle:
     @property
     def tokenizer_path(self) -> Path:
         return self.path / TOKENIZER_FILE
+
+    def model_input(self, text: str, direction: str | None = None) -> str:
+        """The exact string this bundle's model reads for ``text``, as ``Classifier`` prepares it: the
+        bundle's normalisation, its gazetteer's hint, and ``direction`` only if the model reads one."""
+        normalized = normalize_text(text)
+        hint = self.gazetteer.lookup(normalized) if self.gazetteer is not None and normalized else None
+        return model_input(
+            normalized,
+            direction=direction if self.inputs.direction else None,
+            hint=hint,
+            version=self.normalization,
+        )
 
     @classmethod
     def load(cls, path: Path | str, *, open_model: bool = True) -> ModelBundle:

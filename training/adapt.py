@@ -233,16 +233,13 @@ def _recovered_student_dir(
 ) -> Path:
     """The parent's student rebuilt from its int8 graph (``training.recover``) under ``work``, checked
     against the graph on the customer's own model inputs."""
-    from training.base_models import resolve_base
-    from training.recover import RecoveryError, recover_student
+    from training.recover import RecoveryError, recover_student, student_base_dir
 
-    base = str(((parent.card.get("build_config") or {}).get("student") or {}).get("base") or "minilm")
     try:
-        base_dir, _ = resolve_base(base, work)
         recovered = recover_student(
             parent,
             work / "parent-student",
-            base_dir,
+            student_base_dir(parent, work),
             check_inputs,
             min_agreement=min_agreement,
             threads=threads,

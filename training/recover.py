@@ -37,7 +37,13 @@ import numpy.typing as npt
 from service.bundle import ModelBundle
 from service.errors import BundleError
 
-__all__ = ["RecoveredStudent", "RecoveryError", "recover_student", "student_state_dict"]
+__all__ = [
+    "RecoveredStudent",
+    "RecoveryError",
+    "recover_student",
+    "student_base_dir",
+    "student_state_dict",
+]
 
 #: ``/bert/encoder/layer.0/attention/self/query/MatMul`` -> ``bert.encoder.layer.0.attention.self.query``
 _MATMUL = re.compile(r"^/((?:bert|roberta|distilbert)/.+)/MatMul$")
@@ -121,6 +127,16 @@ def _is_weight(name: str, initializers: dict[str, Any], producers: dict[str, Any
         return True
     node = producers.get(name)
     return node is not None and node.op_type == "DequantizeLinear" and node.input[0] in initializers
+
+
+def student_base_dir(bundle: ModelBundle, work_dir: Path) -> Path:
+    """The base model the bundle's student was sliced from (its card's ``build_config.student.base``,
+    MiniLM for a card without one), as a local directory; ``FileNotFoundError`` if it is not here."""
+    from training.base_models import resolve_base
+
+    student = (bundle.card.get("build_config") or {}).get("student") or {}
+    base_dir, _ = resolve_base(str(student.get("base") or "minilm"), work_dir)
+    return base_dir
 
 
 def recover_student(

@@ -2,10 +2,10 @@
 
 Peers (BentoML, MLServer, Ray Serve) run in their own virtual environments, which hold onnxruntime,
 tokenizers and numpy but not our dependencies. What this module needs of ours is the bundle reader
-(``service.bundle``) and the input builder (``service.normalize.model_input``, with the bundle's own
-gazetteer hint), which import only those three: the peers read the bundle by the service's rules and feed
-the model what the service feeds it. What it does *not* do is what the peers don't do either: no length
-bucketing, no cache; each call is one padded batch.
+(``service.bundle``) and its input builder (``ModelBundle.model_input``: ``service.normalize`` with the
+bundle's own gazetteer hint), which import only those three: the peers read the bundle by the service's
+rules and feed the model what the service feeds it. What it does *not* do is what the peers don't do
+either: no length bucketing, no cache; each call is one padded batch.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from service.bundle import ModelBundle
-from service.normalize import model_input, normalize_text
 
 __all__ = ["OnnxPredictor", "intra_op_threads"]
 
@@ -49,11 +48,6 @@ class OnnxPredictor:
         self._bundle.check_session(self._session)
         self._input_names = {node.name for node in self._session.get_inputs()}
 
-    def _model_input(self, text: str) -> str:
-        gazetteer = self._bundle.gazetteer
-        hint = gazetteer.lookup(normalize_text(text)) if gazetteer is not None else None
-        return model_input(text, hint=hint, version=self._bundle.normalization)
-
     @classmethod
     def from_env(cls) -> OnnxPredictor:
         """The bundle at ``PEER_MODEL_DIR``, with ``intra_op_threads()`` threads."""
@@ -62,7 +56,7 @@ class OnnxPredictor:
     def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
         if not texts:
             return []
-        encodings = self._tokenizer.encode_batch([self._model_input(text) for text in texts])
+        encodings = self._tokenizer.encode_batch([self._bundle.model_input(text) for text in texts])
         input_ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
         attention_mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": input_ids, "attention_mask": attention_mask}

@@ -20,7 +20,7 @@ Anything else (query, path or cookie parameters, sub-dependencies, background ta
 form body) is refused when the route is built, so a new parameter cannot be silently ignored.
 Validation errors are raised as FastAPI raises them: one ``RequestValidationError`` with the header
 errors, then the body's; a body that is not UTF-8 or nests too deeply is FastAPI's 400 with the cause.
-``tests/service/api/test_lean_route.py`` checks that both handlers answer a table of bad requests the
+``tests/service/test_lean_route.py`` checks that both handlers answer a table of bad requests the
 same.
 """
 

@@ -22,6 +22,7 @@ from service.bundle import (
 from service.errors import BundleError
 from service.gazetteer import PASS, Gazetteer
 from service.lexical import LexicalModel
+from service.normalize import model_input
 from tests.fixtures.tiny_bundle import DEFAULT_LABELS
 from tests.service.conftest import HINTED_ENTRIES, add_gazetteer, edit_card
 
@@ -365,3 +366,16 @@ def test_a_lexical_model_for_other_labels_is_refused(bundle_copy: Path) -> None:
     edit_card(bundle_copy, lexical=lexical_card(model, file_sha256(bundle_copy / LEXICAL_FILE)))
     with pytest.raises(BundleError, match="do not fit"):
         ModelBundle.load(bundle_copy)
+
+
+def test_the_bundle_builds_its_models_input_with_its_hint_and_only_a_direction_it_reads(
+    hinted_bundle: Path, tiny_bundle: Path
+) -> None:
+    hinted = ModelBundle.load(hinted_bundle, open_model=False)
+    assert hinted.model_input("  POS TESCO EXPRESS 4411 ", "credit") == model_input(
+        "pos tesco express 4411", direction="credit", hint="GENERAL_MERCHANDISE", version="txc-norm-2"
+    )
+    assert hinted.model_input("UBER TRIP") == model_input("uber trip", version="txc-norm-2")
+    plain = ModelBundle.load(tiny_bundle, open_model=False)
+    assert not plain.inputs.direction
+    assert plain.model_input("POS TESCO", "debit") == model_input("pos tesco", version=plain.normalization)
